@@ -1,0 +1,2 @@
+//! todo
+#![allow(unused)]

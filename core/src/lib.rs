@@ -1,0 +1,17 @@
+//! spec-kitty-core: every decision spec-kitty makes, and nothing that touches the world.
+//!
+//! The core never reads a clock, a random source, a file, an environment variable or a socket.
+//! Hosts (the native CLI, the WASM package, the hub) pass time and entropy in as values and carry out
+//! what the core returns, so the same inputs give the same outputs on every host.
+
+pub mod board;
+pub mod clock;
+pub mod events;
+pub mod ids;
+pub mod sync;
+pub mod time;
+pub mod validation;
+pub mod workflow;
+
+pub use ids::{IdError, NodeId, UlidGenerator, WpId};
+pub use workflow::Lane;

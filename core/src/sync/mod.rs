@@ -1,0 +1,1 @@
+//! Sync decisions, as pure functions and sans-IO state machines.
