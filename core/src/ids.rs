@@ -125,7 +125,9 @@ impl UlidGenerator {
     pub fn next(&mut self, unix_ms: u64, entropy: u128) -> Result<Ulid, IdError> {
         let id = match self.last {
             Some(last) if unix_ms <= last.timestamp_ms() => {
-                last.increment().ok_or(IdError::UlidOverflow(unix_ms))?
+                last
+                .increment()
+                .map_err(|_| IdError::UlidOverflow(unix_ms))?
             }
             _ => Ulid::from_parts(unix_ms, entropy & RANDOM_MASK),
         };
@@ -168,11 +170,13 @@ mod tests {
     #[test]
     fn same_millisecond_ids_increase() {
         let mut ids = UlidGenerator::new();
-        let a = ids.next(1000, u128::MAX).unwrap();
+        // Bits above the 80th are dropped.
+        let a = ids.next(1000, (1u128 << 100) | 5).unwrap();
         let b = ids.next(1000, 0).unwrap();
-        let c = ids.next(999, 5).unwrap();
+        let c = ids.next(999, 0).unwrap();
         assert!(a < b && b < c);
-        assert_eq!(a.random(), RANDOM_MASK);
+        assert_eq!(a.random(), 5);
+        assert_eq!(c.random(), 7);
     }
 
     #[test]
