@@ -1,1 +1,135 @@
-//! todo
+//! The Lamport clock and its persisted form (`clock.json`).
+
+use crate::ids::NodeId;
+use crate::time::rfc3339_seconds;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ClockError {
+    #[error("{source_label}: the clock file is empty")]
+    Empty { source_label: String },
+    #[error("{source_label}: corrupt clock file: {reason}")]
+    Corrupt { source_label: String, reason: String },
+    #[error("Lamport clock exhausted at {0}")]
+    Overflow(u64),
+}
+
+/// A Lamport clock: `tick` for a local event, `receive` when a remote clock value is seen.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LamportClock {
+    value: u64,
+}
+
+impl LamportClock {
+    pub fn new(value: u64) -> Self {
+        Self { value }
+    }
+
+    pub fn value(&self) -> u64 {
+        self.value
+    }
+
+    /// Advances for a local event and returns the value that event carries.
+    pub fn tick(&mut self) -> Result<u64, ClockError> {
+        self.value = self.value.checked_add(1).ok_or(ClockError::Overflow(self.value))?;
+        Ok(self.value)
+    }
+
+    /// Merges a remote value: max(local, remote) + 1.
+    pub fn receive(&mut self, remote: u64) -> Result<u64, ClockError> {
+        let high = self.value.max(remote);
+        self.value = high.checked_add(1).ok_or(ClockError::Overflow(high))?;
+        Ok(self.value)
+    }
+}
+
+/// The clock as `clock.json` holds it: `{"value": 42, "node_id": "d036a097a835", "updated_at": "..."}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClockFile {
+    pub value: u64,
+    pub node_id: NodeId,
+    pub updated_at: String,
+}
+
+impl ClockFile {
+    pub fn new(clock: LamportClock, node_id: NodeId, now_ms: u64) -> Self {
+        Self { value: clock.value(), node_id, updated_at: rfc3339_seconds(now_ms) }
+    }
+
+    /// Parses the file's text; `source_label` (usually its path) goes into any error.
+    pub fn parse(source_label: &str, text: &str) -> Result<ClockFile, ClockError> {
+        if text.trim().is_empty() {
+            return Err(ClockError::Empty { source_label: source_label.to_string() });
+        }
+        serde_json::from_str(text).map_err(|e| ClockError::Corrupt {
+            source_label: source_label.to_string(),
+            reason: e.to_string(),
+        })
+    }
+
+    pub fn clock(&self) -> LamportClock {
+        LamportClock::new(self.value)
+    }
+
+    pub fn to_json(&self) -> String {
+        // Serialising a struct of plain strings and an integer cannot fail.
+        serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn receive_takes_the_max_plus_one() {
+        let mut clock = LamportClock::new(5);
+        assert_eq!(clock.receive(9).unwrap(), 10);
+        assert_eq!(clock.receive(3).unwrap(), 11);
+        assert_eq!(clock.tick().unwrap(), 12);
+    }
+
+    #[test]
+    fn overflow_is_an_error_not_a_wrap() {
+        let mut clock = LamportClock::new(u64::MAX);
+        assert_eq!(clock.tick(), Err(ClockError::Overflow(u64::MAX)));
+        assert_eq!(clock.value(), u64::MAX);
+    }
+
+    #[test]
+    fn clock_file_round_trips() {
+        let node: NodeId = "d036a097a835".parse().unwrap();
+        let file = ClockFile::new(LamportClock::new(42), node, 1_770_202_123_000);
+        let text = file.to_json();
+        assert!(text.find("\"value\"") < text.find("\"node_id\""));
+        assert_eq!(ClockFile::parse("clock.json", &text).unwrap(), file);
+    }
+
+    #[test]
+    fn empty_and_corrupt_files_name_the_source() {
+        let err = ClockFile::parse("/h/clock.json", "  \n").unwrap_err();
+        assert_eq!(err.to_string(), "/h/clock.json: the clock file is empty");
+        for bad in ["{", r#"{"value": -1, "node_id": "d036a097a835", "updated_at": ""}"#, r#"{"value": 1}"#, r#"{"value": 1, "node_id": "XYZ", "updated_at": ""}"#] {
+            let err = ClockFile::parse("/h/clock.json", bad).unwrap_err();
+            assert!(matches!(err, ClockError::Corrupt { .. }), "{bad}");
+            assert!(err.to_string().starts_with("/h/clock.json: corrupt clock file"), "{err}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn clock_never_repeats_or_goes_back(start in 0u64..1_000_000, ops in prop::collection::vec(prop::option::of(0u64..2_000_000), 1..200)) {
+            let mut clock = LamportClock::new(start);
+            let mut seen = std::collections::BTreeSet::new();
+            let mut last = start;
+            for op in ops {
+                let value = match op { None => clock.tick().unwrap(), Some(remote) => clock.receive(remote).unwrap() };
+                prop_assert!(value > last);
+                prop_assert!(seen.insert(value));
+                if let Some(remote) = op { prop_assert!(value > remote); }
+                last = value;
+            }
+        }
+    }
+}

@@ -13,5 +13,7 @@ pub mod time;
 pub mod validation;
 pub mod workflow;
 
+pub use clock::{ClockError, ClockFile, LamportClock};
+pub use events::{Event, EventError, EventFactory, EventType, Identity, Moment, Payload, ProjectIdentity};
 pub use ids::{IdError, NodeId, UlidGenerator, WpId};
 pub use workflow::Lane;

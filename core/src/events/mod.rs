@@ -1,2 +1,12 @@
-//! todo
-#![allow(unused)]
+//! The event model: the envelope, the eight payloads and their builders.
+
+mod envelope;
+mod factory;
+mod payload;
+
+pub use envelope::{AggregateType, Event, EventType, Payload};
+pub use factory::{EventError, EventFactory, Identity, Moment, ProjectIdentity};
+pub use payload::*;
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,236 @@
+//! The envelope every event travels in, serialised with keys in the contract's order.
+
+use super::payload::*;
+use crate::ids::WpId;
+use serde::de::Error as _;
+use serde::ser::SerializeStruct;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::Value;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum EventType {
+    WPStatusChanged,
+    WPCreated,
+    WPAssigned,
+    FeatureCreated,
+    FeatureCompleted,
+    HistoryAdded,
+    ErrorLogged,
+    DependencyResolved,
+}
+
+impl EventType {
+    pub const ALL: [EventType; 8] = [
+        EventType::WPStatusChanged,
+        EventType::WPCreated,
+        EventType::WPAssigned,
+        EventType::FeatureCreated,
+        EventType::FeatureCompleted,
+        EventType::HistoryAdded,
+        EventType::ErrorLogged,
+        EventType::DependencyResolved,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventType::WPStatusChanged => "WPStatusChanged",
+            EventType::WPCreated => "WPCreated",
+            EventType::WPAssigned => "WPAssigned",
+            EventType::FeatureCreated => "FeatureCreated",
+            EventType::FeatureCompleted => "FeatureCompleted",
+            EventType::HistoryAdded => "HistoryAdded",
+            EventType::ErrorLogged => "ErrorLogged",
+            EventType::DependencyResolved => "DependencyResolved",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<EventType> {
+        EventType::ALL.into_iter().find(|t| t.as_str() == name)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AggregateType {
+    WorkPackage,
+    Feature,
+}
+
+/// One of the eight payloads; the variant decides the envelope's `event_type`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Payload {
+    WpStatusChanged(WpStatusChanged),
+    WpCreated(WpCreated),
+    WpAssigned(WpAssigned),
+    FeatureCreated(FeatureCreated),
+    FeatureCompleted(FeatureCompleted),
+    HistoryAdded(HistoryAdded),
+    ErrorLogged(ErrorLogged),
+    DependencyResolved(DependencyResolved),
+}
+
+impl Payload {
+    pub fn event_type(&self) -> EventType {
+        match self {
+            Payload::WpStatusChanged(_) => EventType::WPStatusChanged,
+            Payload::WpCreated(_) => EventType::WPCreated,
+            Payload::WpAssigned(_) => EventType::WPAssigned,
+            Payload::FeatureCreated(_) => EventType::FeatureCreated,
+            Payload::FeatureCompleted(_) => EventType::FeatureCompleted,
+            Payload::HistoryAdded(_) => EventType::HistoryAdded,
+            Payload::ErrorLogged(_) => EventType::ErrorLogged,
+            Payload::DependencyResolved(_) => EventType::DependencyResolved,
+        }
+    }
+
+    /// The aggregate the event is about: the WP, the feature, or `"error"` for an ErrorLogged without WP.
+    pub fn aggregate(&self) -> (String, AggregateType) {
+        let wp = |id: &WpId| (id.to_string(), AggregateType::WorkPackage);
+        match self {
+            Payload::WpStatusChanged(p) => wp(&p.wp_id),
+            Payload::WpCreated(p) => wp(&p.wp_id),
+            Payload::WpAssigned(p) => wp(&p.wp_id),
+            Payload::HistoryAdded(p) => wp(&p.wp_id),
+            Payload::DependencyResolved(p) => wp(&p.wp_id),
+            Payload::FeatureCreated(p) => (p.feature_slug.clone(), AggregateType::Feature),
+            Payload::FeatureCompleted(p) => (p.feature_slug.clone(), AggregateType::Feature),
+            Payload::ErrorLogged(p) => match &p.wp_id {
+                Some(id) => wp(id),
+                None => ("error".to_string(), AggregateType::Feature),
+            },
+        }
+    }
+
+    /// Reads a payload of the given type from JSON (e.g. a plain JS object).
+    pub fn from_value(event_type: EventType, value: Value) -> Result<Payload, serde_json::Error> {
+        use serde_json::from_value as from;
+        Ok(match event_type {
+            EventType::WPStatusChanged => Payload::WpStatusChanged(from(value)?),
+            EventType::WPCreated => Payload::WpCreated(from(value)?),
+            EventType::WPAssigned => Payload::WpAssigned(from(value)?),
+            EventType::FeatureCreated => Payload::FeatureCreated(from(value)?),
+            EventType::FeatureCompleted => Payload::FeatureCompleted(from(value)?),
+            EventType::HistoryAdded => Payload::HistoryAdded(from(value)?),
+            EventType::ErrorLogged => Payload::ErrorLogged(from(value)?),
+            EventType::DependencyResolved => Payload::DependencyResolved(from(value)?),
+        })
+    }
+}
+
+impl Serialize for Payload {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Payload::WpStatusChanged(p) => p.serialize(s),
+            Payload::WpCreated(p) => p.serialize(s),
+            Payload::WpAssigned(p) => p.serialize(s),
+            Payload::FeatureCreated(p) => p.serialize(s),
+            Payload::FeatureCompleted(p) => p.serialize(s),
+            Payload::HistoryAdded(p) => p.serialize(s),
+            Payload::ErrorLogged(p) => p.serialize(s),
+            Payload::DependencyResolved(p) => p.serialize(s),
+        }
+    }
+}
+
+/// An event envelope. `event_type`, `aggregate_id` and `aggregate_type` follow from the payload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    pub event_id: String,
+    pub payload: Payload,
+    pub node_id: String,
+    pub lamport_clock: u64,
+    pub causation_id: Option<String>,
+    pub timestamp: String,
+    pub team_slug: String,
+    pub project_uuid: Option<String>,
+    pub project_slug: Option<String>,
+}
+
+impl Event {
+    pub fn event_type(&self) -> EventType {
+        self.payload.event_type()
+    }
+
+    pub fn aggregate_id(&self) -> String {
+        self.payload.aggregate().0
+    }
+
+    pub fn to_json(&self) -> String {
+        // The envelope holds only strings, integers and typed enums: serialising cannot fail.
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    pub fn to_value(&self) -> Value {
+        serde_json::to_value(self).unwrap_or_default()
+    }
+}
+
+impl Serialize for Event {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let (aggregate_id, aggregate_type) = self.payload.aggregate();
+        let optional = self.project_uuid.is_some() as usize + self.project_slug.is_some() as usize;
+        let mut st = s.serialize_struct("Event", 10 + optional)?;
+        st.serialize_field("event_id", &self.event_id)?;
+        st.serialize_field("event_type", &self.event_type())?;
+        st.serialize_field("aggregate_id", &aggregate_id)?;
+        st.serialize_field("aggregate_type", &aggregate_type)?;
+        st.serialize_field("payload", &self.payload)?;
+        st.serialize_field("node_id", &self.node_id)?;
+        st.serialize_field("lamport_clock", &self.lamport_clock)?;
+        st.serialize_field("causation_id", &self.causation_id)?;
+        st.serialize_field("timestamp", &self.timestamp)?;
+        st.serialize_field("team_slug", &self.team_slug)?;
+        if let Some(uuid) = &self.project_uuid {
+            st.serialize_field("project_uuid", uuid)?;
+        }
+        if let Some(slug) = &self.project_slug {
+            st.serialize_field("project_slug", slug)?;
+        }
+        st.end()
+    }
+}
+
+#[derive(Deserialize)]
+struct WireEvent {
+    event_id: String,
+    event_type: String,
+    aggregate_id: String,
+    payload: Value,
+    node_id: String,
+    lamport_clock: u64,
+    #[serde(default)]
+    causation_id: Option<String>,
+    timestamp: String,
+    team_slug: String,
+    #[serde(default)]
+    project_uuid: Option<String>,
+    #[serde(default)]
+    project_slug: Option<String>,
+}
+
+impl<'de> Deserialize<'de> for Event {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let wire = WireEvent::deserialize(d)?;
+        let event_type = EventType::parse(&wire.event_type)
+            .ok_or_else(|| D::Error::custom(format!("event_type: unknown event type `{}`", wire.event_type)))?;
+        let payload = Payload::from_value(event_type, wire.payload)
+            .map_err(|e| D::Error::custom(format!("payload: {e}")))?;
+        if payload.aggregate().0 != wire.aggregate_id {
+            return Err(D::Error::custom(format!(
+                "aggregate_id: `{}` does not match the payload's `{}`",
+                wire.aggregate_id,
+                payload.aggregate().0
+            )));
+        }
+        Ok(Event {
+            event_id: wire.event_id,
+            payload,
+            node_id: wire.node_id,
+            lamport_clock: wire.lamport_clock,
+            causation_id: wire.causation_id,
+            timestamp: wire.timestamp,
+            team_slug: wire.team_slug,
+            project_uuid: wire.project_uuid,
+            project_slug: wire.project_slug,
+        })
+    }
+}

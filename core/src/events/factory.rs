@@ -1,0 +1,184 @@
+//! Builders: domain values plus an explicit context in, a validated event or a typed error out.
+
+use super::envelope::{Event, Payload};
+use super::payload::*;
+use crate::clock::{ClockError, LamportClock};
+use crate::ids::{IdError, NodeId, UlidGenerator, parse_ulid};
+use crate::time::rfc3339_millis;
+use crate::validation::{ValidationIssue, validate_event};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EventError {
+    #[error("invalid {event_type} event: {}", issues.iter().map(|i| i.to_string()).collect::<Vec<_>>().join("; "))]
+    Invalid { event_type: &'static str, issues: Vec<ValidationIssue> },
+    #[error("causation_id: {0}")]
+    Causation(IdError),
+    #[error("event_id: {0}")]
+    Id(IdError),
+    #[error("lamport_clock: {0}")]
+    Clock(ClockError),
+}
+
+/// The project an event belongs to, from `.kittify/config.yaml`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProjectIdentity {
+    pub uuid: String,
+    pub slug: String,
+}
+
+/// Who emits: the machine, the team (`local` before login) and the project.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Identity {
+    pub node_id: NodeId,
+    pub team_slug: String,
+    #[serde(default)]
+    pub project: Option<ProjectIdentity>,
+}
+
+/// A point in time and fresh entropy, both read by the host: Unix milliseconds and 80 random bits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Moment {
+    pub unix_ms: u64,
+    pub entropy: u128,
+}
+
+/// Builds events for one identity. Keeps the ULID generator, so ids made in one millisecond stay
+/// in creation order.
+#[derive(Debug, Clone)]
+pub struct EventFactory {
+    identity: Identity,
+    ids: UlidGenerator,
+}
+
+impl EventFactory {
+    pub fn new(identity: Identity) -> Self {
+        Self { identity, ids: UlidGenerator::new() }
+    }
+
+    pub fn identity(&self) -> &Identity {
+        &self.identity
+    }
+
+    /// A fresh ULID to link the events of one action (e.g. one finalize-tasks run).
+    pub fn causation_id(&mut self, at: Moment) -> Result<String, EventError> {
+        Ok(self.ids.next(at.unix_ms, at.entropy).map_err(EventError::Id)?.to_string())
+    }
+
+    /// Builds and validates an event. The clock advances only when the event is valid, so a refused
+    /// event leaves no gap and no duplicate behind.
+    pub fn build(
+        &mut self,
+        clock: &mut LamportClock,
+        at: Moment,
+        causation_id: Option<&str>,
+        payload: Payload,
+    ) -> Result<Event, EventError> {
+        if let Some(cause) = causation_id {
+            parse_ulid(cause).map_err(EventError::Causation)?;
+        }
+        let mut next_clock = *clock;
+        let lamport_clock = next_clock.tick().map_err(EventError::Clock)?;
+        let mut ids = self.ids.clone();
+        let event_id = ids.next(at.unix_ms, at.entropy).map_err(EventError::Id)?.to_string();
+        let project = self.identity.project.as_ref();
+        let event = Event {
+            event_id,
+            payload,
+            node_id: self.identity.node_id.to_string(),
+            lamport_clock,
+            causation_id: causation_id.map(str::to_string),
+            timestamp: rfc3339_millis(at.unix_ms),
+            team_slug: self.identity.team_slug.clone(),
+            project_uuid: project.map(|p| p.uuid.clone()),
+            project_slug: project.map(|p| p.slug.clone()),
+        };
+        let issues = validate_event(&event.to_value());
+        if !issues.is_empty() {
+            return Err(EventError::Invalid { event_type: event.event_type().as_str(), issues });
+        }
+        self.ids = ids;
+        *clock = next_clock;
+        Ok(event)
+    }
+
+    pub fn wp_status_changed(
+        &mut self,
+        clock: &mut LamportClock,
+        at: Moment,
+        cause: Option<&str>,
+        payload: WpStatusChanged,
+    ) -> Result<Event, EventError> {
+        self.build(clock, at, cause, Payload::WpStatusChanged(payload))
+    }
+
+    pub fn wp_created(
+        &mut self,
+        clock: &mut LamportClock,
+        at: Moment,
+        cause: Option<&str>,
+        payload: WpCreated,
+    ) -> Result<Event, EventError> {
+        self.build(clock, at, cause, Payload::WpCreated(payload))
+    }
+
+    pub fn wp_assigned(
+        &mut self,
+        clock: &mut LamportClock,
+        at: Moment,
+        cause: Option<&str>,
+        payload: WpAssigned,
+    ) -> Result<Event, EventError> {
+        self.build(clock, at, cause, Payload::WpAssigned(payload))
+    }
+
+    pub fn feature_created(
+        &mut self,
+        clock: &mut LamportClock,
+        at: Moment,
+        cause: Option<&str>,
+        payload: FeatureCreated,
+    ) -> Result<Event, EventError> {
+        self.build(clock, at, cause, Payload::FeatureCreated(payload))
+    }
+
+    pub fn feature_completed(
+        &mut self,
+        clock: &mut LamportClock,
+        at: Moment,
+        cause: Option<&str>,
+        payload: FeatureCompleted,
+    ) -> Result<Event, EventError> {
+        self.build(clock, at, cause, Payload::FeatureCompleted(payload))
+    }
+
+    pub fn history_added(
+        &mut self,
+        clock: &mut LamportClock,
+        at: Moment,
+        cause: Option<&str>,
+        payload: HistoryAdded,
+    ) -> Result<Event, EventError> {
+        self.build(clock, at, cause, Payload::HistoryAdded(payload))
+    }
+
+    pub fn error_logged(
+        &mut self,
+        clock: &mut LamportClock,
+        at: Moment,
+        cause: Option<&str>,
+        payload: ErrorLogged,
+    ) -> Result<Event, EventError> {
+        self.build(clock, at, cause, Payload::ErrorLogged(payload))
+    }
+
+    pub fn dependency_resolved(
+        &mut self,
+        clock: &mut LamportClock,
+        at: Moment,
+        cause: Option<&str>,
+        payload: DependencyResolved,
+    ) -> Result<Event, EventError> {
+        self.build(clock, at, cause, Payload::DependencyResolved(payload))
+    }
+}
