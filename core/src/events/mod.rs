@@ -9,4 +9,4 @@ pub use factory::{EventError, EventFactory, Identity, Moment, ProjectIdentity};
 pub use payload::*;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
