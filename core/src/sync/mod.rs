@@ -1,1 +1,31 @@
 //! Sync decisions, as pure functions and sans-IO state machines.
+//!
+//! - [`routing`]: where a new event goes (live, queue, hold, refuse).
+//! - [`batch`]: cutting the queue into batches within the count and byte caps.
+//! - [`answer`] and [`batch_response`]: reading the server's answer to a batch and reacting to it.
+//! - [`backoff`]: the retry delay, jittered with a random value the host passes in.
+//! - [`rate_limit`]: one batch per 5 s; the background sync period.
+//! - [`connection`]: the connection-state machine (`Connected`, `Reconnecting`, `Offline`,
+//!   `Offline - Batch Mode`), driven by inputs and answering with actions as data.
+//!
+//! Time is always Unix milliseconds (`u64`) passed in; randomness is a `u64` passed in. Every type is
+//! `Serialize + Deserialize` (snake_case, enums tagged by `kind`), so a host can pass them as JSON.
+
+pub mod answer;
+pub mod backoff;
+pub mod batch;
+pub mod batch_response;
+pub mod connection;
+pub mod rate_limit;
+pub mod routing;
+
+pub use answer::{
+    AnswerContext, AuthStop, BatchAnswer, BatchOutcome, EventError, EventFailure, EventResult,
+    NextStep, SentEvent, react_to_answer,
+};
+pub use backoff::BackoffSchedule;
+pub use batch::{BatchPlan, QueuedItem, plan_batches};
+pub use batch_response::parse_retry_after_ms;
+pub use connection::{ConnectionAction, ConnectionInput, ConnectionMachine, ConnectionState};
+pub use rate_limit::{BatchRateLimit, WaitUntil};
+pub use routing::{HoldReason, RefuseReason, Route, RouteContext, route};

@@ -1,0 +1,24 @@
+# Everyday commands. `just` is optional: every recipe is a plain command you can run by hand.
+
+default: test
+
+# Build the whole workspace.
+build:
+    cargo build --workspace
+
+# Every test: fmt, clippy, core on wasm32, npm package, Rust and Node tests.
+test:
+    bash scripts/test.sh
+
+# Build the npm package @spec-kitty/core into host-wasm/pkg and report the .wasm size.
+wasm:
+    bash scripts/build-wasm.sh
+
+# Benchmarks: core (build+validate, board fold), CLI emission, and WASM vs native.
+bench:
+    cargo bench -p spec-kitty-core
+    cargo bench -p spec-kitty
+
+# The full workflow on the embedded example feature, in a temporary repository.
+demo:
+    cargo run --release -p spec-kitty -- demo
