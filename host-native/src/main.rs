@@ -1,1 +1,86 @@
-fn main() {}
+//! `spec-kitty`: the command-line host of spec-kitty-core.
+
+mod app;
+mod cli;
+mod clock_store;
+mod commands;
+mod credentials;
+mod emitter;
+mod feature;
+mod git;
+mod project;
+mod queue;
+mod state;
+
+use app::{App, FailureContext, Report};
+use clap::Parser;
+use cli::{AgentCommand, Cli, Command, Common, FeatureCommand, SubtaskStatus, SyncCommand, TasksCommand};
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let cwd = std::env::current_dir().unwrap_or_else(|_| ".".into());
+    let app = |common: &Common| App { cwd: cwd.clone(), json: common.json, feature: common.feature.clone() };
+    let mut failure = FailureContext::default();
+    // Workflow commands log their failures as ErrorLogged events; reading commands do not.
+    let (common, logs_failures, result) = match &cli.command {
+        Command::Init(c) => (c.clone(), false, commands::init::init(&app(c))),
+        Command::Implement { wp, common } => {
+            (common.clone(), true, commands::lifecycle::implement(&app(common), wp, &mut failure))
+        }
+        Command::Merge(c) => (c.clone(), true, commands::lifecycle::merge(&app(c))),
+        Command::Accept(c) => (c.clone(), true, commands::lifecycle::accept(&app(c))),
+        Command::Agent { command: AgentCommand::Feature { command: FeatureCommand::FinalizeTasks(c) } } => {
+            (c.clone(), true, commands::lifecycle::finalize_tasks(&app(c)))
+        }
+        Command::Agent { command: AgentCommand::Tasks { command } } => match command {
+            TasksCommand::MoveTask { wp, to, agent, note, force, common } => {
+                let args = commands::tasks::MoveTask {
+                    wp,
+                    to,
+                    agent: agent.as_deref(),
+                    note: note.as_deref(),
+                    force: *force,
+                };
+                (common.clone(), true, commands::tasks::move_task(&app(common), args, &mut failure))
+            }
+            TasksCommand::MarkStatus { subtasks, status, agent, common } => {
+                let done = matches!(status, SubtaskStatus::Done);
+                let result = commands::tasks::mark_status(&app(common), subtasks, done, agent.as_deref(), &mut failure);
+                (common.clone(), true, result)
+            }
+            TasksCommand::AddHistory { wp, note, agent, common } => {
+                let result = commands::tasks::add_history(&app(common), wp, note, agent.as_deref(), &mut failure);
+                (common.clone(), true, result)
+            }
+        },
+        Command::Sync { command: SyncCommand::Status(c) } => (c.clone(), false, commands::sync::status()),
+        Command::Sync { command: SyncCommand::Queue(c) } => (c.clone(), false, commands::sync::queue()),
+        Command::Demo { keep } => (Common::default(), false, commands::demo::run(*keep)),
+    };
+    match result {
+        Ok(report) => {
+            print_report(&report, common.json);
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            let message = format!("{error:#}");
+            if common.json {
+                println!("{}", serde_json::json!({"ok": false, "error": message}));
+            }
+            eprintln!("error: {message}");
+            if logs_failures {
+                app(&common).log_failure(&error, &failure);
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn print_report(report: &Report, json: bool) {
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report.json).unwrap_or_default());
+    } else if !report.human.is_empty() {
+        println!("{}", report.human);
+    }
+}

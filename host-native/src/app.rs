@@ -1,0 +1,94 @@
+//! What every command shares: where it runs, the project, the emitter, and how it reports.
+
+use crate::emitter::{Draft, Emitter};
+use crate::feature::{self, Feature};
+use crate::project::Project;
+use crate::state::StateDir;
+use anyhow::Result;
+use serde_json::Value;
+use spec_kitty_core::events::ErrorType;
+use std::path::PathBuf;
+
+pub struct App {
+    pub cwd: PathBuf,
+    pub json: bool,
+    pub feature: Option<String>,
+}
+
+/// What a command did, in words for people and as one JSON document for tools.
+pub struct Report {
+    pub human: String,
+    pub json: Value,
+}
+
+/// A failure caused by what the user asked for (as opposed to the machine failing), so the
+/// ErrorLogged event says `validation`.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct InvalidInput(pub String);
+
+/// What is known about a failed command, for its ErrorLogged event.
+#[derive(Default, Clone)]
+pub struct FailureContext {
+    pub wp: Option<spec_kitty_core::WpId>,
+    pub agent: Option<String>,
+}
+
+impl App {
+    pub fn project(&self) -> Result<Project> {
+        Project::discover(&self.cwd)
+    }
+
+    pub fn load_feature(&self, project: &Project) -> Result<Feature> {
+        let slug = feature::resolve_slug(project, &self.cwd, self.feature.as_deref())?;
+        feature::load(project, &slug)
+    }
+
+    /// An emitter for this project, creating its identity in `.kittify/config.yaml` if missing.
+    pub fn emitter(&self, project: &Project) -> Emitter {
+        let identity = match project.ensure_identity(crate::emitter::local_node_id().as_str()) {
+            Ok((identity, _)) => Some(identity),
+            Err(e) => {
+                eprintln!("warning: events carry no project identity: {e:#}");
+                None
+            }
+        };
+        let mut emitter = Emitter::new(StateDir::locate(), identity);
+        emitter.quiet = self.json;
+        emitter
+    }
+
+    /// Emits ErrorLogged for a failed command; never fails itself.
+    pub fn log_failure(&self, error: &anyhow::Error, context: &FailureContext) {
+        let identity = self.project().ok().and_then(|p| p.identity().ok().flatten());
+        let mut emitter = Emitter::new(StateDir::locate(), identity);
+        emitter.quiet = true;
+        let error_type = if is_invalid_input(error) { ErrorType::Validation } else { ErrorType::Runtime };
+        let message: String = format!("{error:#}").chars().take(2000).collect();
+        emitter.emit(vec![Draft::new(spec_kitty_core::Payload::ErrorLogged(spec_kitty_core::events::ErrorLogged {
+            wp_id: context.wp.clone(),
+            error_type,
+            error_message: message,
+            stack_trace: None,
+            agent_id: context.agent.clone(),
+        }))]);
+    }
+}
+
+fn is_invalid_input(error: &anyhow::Error) -> bool {
+    use spec_kitty_core::workflow::*;
+    error.chain().any(|cause| {
+        cause.is::<InvalidInput>()
+            || cause.is::<TasksError>()
+            || cause.is::<FrontmatterError>()
+            || cause.is::<LaneError>()
+            || cause.is::<GraphError>()
+            || cause.is::<FeatureError>()
+            || cause.is::<FeatureMetaError>()
+            || cause.is::<spec_kitty_core::IdError>()
+    })
+}
+
+pub fn invalid(message: impl Into<String>) -> anyhow::Error {
+    InvalidInput(message.into()).into()
+}

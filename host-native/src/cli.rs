@@ -1,0 +1,126 @@
+//! The command line, as clap sees it.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Parser)]
+#[command(name = "spec-kitty", version, about = "Spec-driven development: move work packages through lanes; every action becomes an event.")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Args, Clone, Default)]
+pub struct Common {
+    /// The feature (e.g. 028-cli-event-emission-sync); default: from the branch, the folder, or the only one.
+    #[arg(long, global = true)]
+    pub feature: Option<String>,
+    /// Print one JSON document on stdout and nothing else there.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Create .kittify/config.yaml with the project identity if it is missing.
+    Init(Common),
+    /// Start a work package: worktree and branch, lane planned -> doing.
+    Implement {
+        /// The work package, like WP01.
+        wp: String,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Merge the WP branches in `doing` into the target branch (--no-ff); they move to for_review.
+    Merge(Common),
+    /// Accept the work packages in for_review: they move to done; the feature completes with its last.
+    Accept(Common),
+    /// Agent-facing commands.
+    Agent {
+        #[command(subcommand)]
+        command: AgentCommand,
+    },
+    /// The offline queue and sync state.
+    Sync {
+        #[command(subcommand)]
+        command: SyncCommand,
+    },
+    /// Run the whole workflow on an embedded example feature in a temporary repository.
+    Demo {
+        /// Keep the demo repository and state folder instead of deleting them.
+        #[arg(long)]
+        keep: bool,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum AgentCommand {
+    Feature {
+        #[command(subcommand)]
+        command: FeatureCommand,
+    },
+    Tasks {
+        #[command(subcommand)]
+        command: TasksCommand,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum FeatureCommand {
+    /// Check tasks.md, write dependencies into the WP files, commit, and announce the feature.
+    FinalizeTasks(Common),
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum SubtaskStatus {
+    Done,
+    Pending,
+}
+
+#[derive(Subcommand)]
+pub enum TasksCommand {
+    /// Move a work package to another lane.
+    MoveTask {
+        wp: String,
+        /// planned, doing, for_review or done.
+        #[arg(long)]
+        to: String,
+        #[arg(long)]
+        agent: Option<String>,
+        #[arg(long)]
+        note: Option<String>,
+        /// Allow any move, not only the workflow's.
+        #[arg(long)]
+        force: bool,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Tick or untick subtasks in tasks.md.
+    MarkStatus {
+        #[arg(required = true)]
+        subtasks: Vec<String>,
+        #[arg(long, value_enum)]
+        status: SubtaskStatus,
+        #[arg(long)]
+        agent: Option<String>,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Append a note to a work package's activity log.
+    AddHistory {
+        wp: String,
+        #[arg(long)]
+        note: String,
+        #[arg(long)]
+        agent: Option<String>,
+        #[command(flatten)]
+        common: Common,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum SyncCommand {
+    /// Queue size, connection state, last sync, login.
+    Status(Common),
+    /// The queued events, oldest first (with --json: the envelopes exactly as they will be sent).
+    Queue(Common),
+}

@@ -1,0 +1,239 @@
+//! `agent feature finalize-tasks`, `implement`, `merge`, `accept`: the feature's life cycle.
+
+use crate::app::{App, FailureContext, Report, invalid};
+use crate::commands::tasks::{parse_wp, shell_pid};
+use crate::emitter::{Draft, now_ms};
+use crate::feature::Feature;
+use crate::{git, state::write_atomically};
+use anyhow::{Context, Result};
+use serde_json::json;
+use spec_kitty_core::events::{FeatureCompleted, FeatureCreated, WpCreated, WpStatusChanged};
+use spec_kitty_core::time::{duration_text, parse_rfc3339_ms, rfc3339_seconds};
+use spec_kitty_core::workflow::activity_line;
+use spec_kitty_core::{Lane, Payload, WpId};
+use std::path::{Path, PathBuf};
+
+fn status_changed(feature: &Feature, wp: &WpId, from: Lane, to: Lane) -> Draft {
+    let mut change = WpStatusChanged::new(wp.clone(), from, to);
+    change.feature_slug = Some(feature.slug.clone());
+    Draft::new(Payload::WpStatusChanged(change))
+}
+
+/// Moves WPs to `to` in their files, with an activity line each; returns the files written.
+fn move_lanes(feature: &Feature, wps: &[WpId], to: Lane, note: &str) -> Result<Vec<PathBuf>> {
+    let stamp = rfc3339_seconds(now_ms());
+    let pid = shell_pid();
+    let mut written = Vec::new();
+    for wp in wps {
+        let (path, mut file) = feature.wp_file(wp)?;
+        file.set_lane(to)?;
+        file.set_scalar("shell_pid", &pid)?;
+        file.append_activity(&activity_line(&stamp, "user", Some(&pid), to, note));
+        write_atomically(&path, file.to_text().as_bytes())?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
+fn commit(root: &Path, paths: &[PathBuf], message: &str) -> Result<bool> {
+    let refs: Vec<&Path> = paths.iter().map(PathBuf::as_path).collect();
+    git::commit_paths(root, &refs, message)
+}
+
+pub fn finalize_tasks(app: &App) -> Result<Report> {
+    let project = app.project()?;
+    let feature = app.load_feature(&project)?;
+    let mut written = Vec::new();
+    for wp in &feature.plan.work_packages {
+        let Some(path) = feature.wp_paths.get(wp.id()) else { continue };
+        let (_, mut file) = feature.wp_file(wp.id())?;
+        if file.dependencies() != wp.dependencies.as_slice() {
+            file.set_dependencies(&wp.dependencies)?;
+            write_atomically(path, file.to_text().as_bytes())?;
+            written.push(path.clone());
+        }
+    }
+    commit(&project.root, &written, &format!("Finalize tasks for {}", feature.slug))?;
+    if !feature.plan.missing_wp_files.is_empty() {
+        let missing: Vec<String> = feature.plan.missing_wp_files.iter().map(WpId::to_string).collect();
+        eprintln!("note: tasks.md lists {} with no WP file in {}/tasks/", missing.join(", "), feature.dir.display());
+    }
+
+    let mut emitter = app.emitter(&project);
+    let cause = emitter.causation_id();
+    let with_cause = |payload| Draft { payload, causation_id: cause.clone() };
+    let mut drafts = vec![with_cause(Payload::FeatureCreated(FeatureCreated {
+        feature_slug: feature.slug.clone(),
+        feature_number: feature.meta.feature_number.clone(),
+        target_branch: feature.meta.target_branch.clone().unwrap_or_else(|| "main".into()),
+        wp_count: feature.plan.work_packages.len() as u32,
+        created_at: feature.meta.created_at.clone(),
+    }))];
+    for wp in &feature.plan.work_packages {
+        drafts.push(with_cause(Payload::WpCreated(WpCreated {
+            wp_id: wp.id().clone(),
+            title: wp.planned.title.clone(),
+            dependencies: wp.dependencies.clone(),
+            feature_slug: feature.slug.clone(),
+        })));
+    }
+    emitter.emit(drafts);
+    let wps: Vec<_> = feature
+        .plan
+        .work_packages
+        .iter()
+        .map(|wp| json!({"wp_id": wp.id(), "title": wp.planned.title, "dependencies": wp.dependencies, "lane": wp.lane()}))
+        .collect();
+    Ok(Report {
+        human: format!(
+            "{}: {} work packages, dependencies checked{}",
+            feature.slug,
+            wps.len(),
+            if written.is_empty() { String::new() } else { format!(", {} WP file(s) updated", written.len()) }
+        ),
+        json: json!({
+            "ok": true, "feature": feature.slug, "work_packages": wps,
+            "updated_files": written, "missing_wp_files": feature.plan.missing_wp_files,
+            "causation_id": cause,
+        }),
+    })
+}
+
+pub fn implement(app: &App, wp: &str, failure: &mut FailureContext) -> Result<Report> {
+    let wp = parse_wp(wp)?;
+    failure.wp = Some(wp.clone());
+    let project = app.project()?;
+    let feature = app.load_feature(&project)?;
+    let (_, file) = feature.wp_file(&wp)?;
+    let branch = format!("{}-{wp}", feature.slug);
+    let worktree = project.root.join(".worktrees").join(&branch);
+    let lane = file.lane();
+    if lane == Lane::Doing && worktree.is_dir() {
+        return Ok(Report {
+            human: format!("{wp} is already in progress in {}", worktree.display()),
+            json: json!({"ok": true, "feature": feature.slug, "wp_id": wp, "worktree": worktree, "branch": branch, "already_started": true}),
+        });
+    }
+    if lane != Lane::Planned {
+        return Err(invalid(format!("{wp} is in lane {lane}; implement starts planned work packages")));
+    }
+    // Start from the one unfinished dependency's branch when there is one, so its work is there.
+    let lanes = feature.plan.lanes();
+    let unfinished: Vec<&WpId> =
+        feature.plan.graph.dependencies_of(&wp).iter().filter(|d| lanes.get(*d) != Some(&Lane::Done)).collect();
+    let base = match unfinished.as_slice() {
+        [dependency] if git::branch_exists(&project.root, &format!("{}-{dependency}", feature.slug)) => {
+            format!("{}-{dependency}", feature.slug)
+        }
+        _ => feature.target_branch(&project.root)?,
+    };
+    let worktree_text = worktree.display().to_string();
+    if git::branch_exists(&project.root, &branch) {
+        git::run(&project.root, &["worktree", "add", &worktree_text, &branch])?;
+    } else {
+        git::run(&project.root, &["worktree", "add", "-b", &branch, &worktree_text, &base])?;
+    }
+    let written = move_lanes(&feature, std::slice::from_ref(&wp), Lane::Doing, "Started implementation")?;
+    commit(&project.root, &written, &format!("{wp}: planned -> doing"))?;
+    app.emitter(&project).emit(vec![status_changed(&feature, &wp, Lane::Planned, Lane::Doing)]);
+    Ok(Report {
+        human: format!("{wp}: planned -> doing; worktree {} on branch {branch} (from {base})", worktree.display()),
+        json: json!({"ok": true, "feature": feature.slug, "wp_id": wp, "worktree": worktree, "branch": branch, "base": base}),
+    })
+}
+
+pub fn merge(app: &App) -> Result<Report> {
+    let project = app.project()?;
+    let feature = app.load_feature(&project)?;
+    let target = feature.target_branch(&project.root)?;
+    let current = git::current_branch(&project.root)?;
+    if current != target {
+        return Err(invalid(format!("merge runs on the target branch {target}; {} is on {current}", project.root.display())));
+    }
+    let order = feature.plan.graph.topological_order();
+    let lanes = feature.plan.lanes();
+    let candidates: Vec<WpId> = order
+        .into_iter()
+        .filter(|wp| lanes.get(wp) == Some(&Lane::Doing))
+        .filter(|wp| git::branch_exists(&project.root, &format!("{}-{wp}", feature.slug)))
+        .collect();
+    let mut merged = Vec::new();
+    let mut failure = None;
+    for wp in &candidates {
+        let branch = format!("{}-{wp}", feature.slug);
+        let message = format!("Merge {branch} into {target}");
+        match git::run(&project.root, &["merge", "--no-ff", "--no-edit", "-m", &message, &branch]) {
+            Ok(_) => merged.push(wp.clone()),
+            Err(e) => {
+                let _ = git::run(&project.root, &["merge", "--abort"]);
+                failure = Some(e.context(format!("merging {branch}")));
+                break;
+            }
+        }
+    }
+    // Work packages merged before a failure did move: record and announce them all the same.
+    if !merged.is_empty() {
+        let written = move_lanes(&feature, &merged, Lane::ForReview, &format!("Merged into {target}"))?;
+        let names: Vec<String> = merged.iter().map(WpId::to_string).collect();
+        commit(&project.root, &written, &format!("{}: doing -> for_review", names.join(", ")))?;
+        let drafts = merged.iter().map(|wp| status_changed(&feature, wp, Lane::Doing, Lane::ForReview)).collect();
+        app.emitter(&project).emit(drafts);
+    }
+    if let Some(error) = failure {
+        return Err(error);
+    }
+    Ok(Report {
+        human: if merged.is_empty() {
+            "nothing to merge: no work package in doing has a branch".into()
+        } else {
+            format!("merged into {target}: {}", merged.iter().map(WpId::to_string).collect::<Vec<_>>().join(", "))
+        },
+        json: json!({"ok": true, "feature": feature.slug, "target_branch": target, "merged": merged}),
+    })
+}
+
+pub fn accept(app: &App) -> Result<Report> {
+    let project = app.project()?;
+    let mut feature = app.load_feature(&project)?;
+    let accepted: Vec<WpId> =
+        feature.plan.work_packages.iter().filter(|wp| wp.lane() == Lane::ForReview).map(|wp| wp.id().clone()).collect();
+    if accepted.is_empty() {
+        return Ok(Report {
+            human: "nothing to accept: no work package is in for_review".into(),
+            json: json!({"ok": true, "feature": feature.slug, "accepted": [], "feature_complete": feature.plan.is_complete()}),
+        });
+    }
+    let mut written = move_lanes(&feature, &accepted, Lane::Done, "Accepted")?;
+    let now = now_ms();
+    let mut lanes = feature.plan.lanes();
+    for wp in &accepted {
+        lanes.insert(wp.clone(), Lane::Done);
+    }
+    let complete = feature.plan.graph.feature_complete(&lanes);
+    feature.meta.set_other("accepted_at", json!(rfc3339_seconds(now)));
+    if complete {
+        feature.meta.set_other("completed_at", json!(rfc3339_seconds(now)));
+    }
+    let meta_path = feature.meta_path();
+    write_atomically(&meta_path, feature.meta.to_json_pretty().as_bytes()).context("recording the acceptance")?;
+    written.push(meta_path);
+    let names: Vec<String> = accepted.iter().map(WpId::to_string).collect();
+    commit(&project.root, &written, &format!("Accept {}", names.join(", ")))?;
+
+    let mut drafts: Vec<Draft> =
+        accepted.iter().map(|wp| status_changed(&feature, wp, Lane::ForReview, Lane::Done)).collect();
+    if complete {
+        let started = feature.meta.created_at.as_deref().and_then(parse_rfc3339_ms);
+        drafts.push(Draft::new(Payload::FeatureCompleted(FeatureCompleted {
+            feature_slug: feature.slug.clone(),
+            total_wps: feature.plan.work_packages.len() as u32,
+            completed_at: Some(rfc3339_seconds(now)),
+            total_duration: started.map(|start| duration_text(now.saturating_sub(start))),
+        })));
+    }
+    app.emitter(&project).emit(drafts);
+    Ok(Report {
+        human: format!("accepted {}{}", names.join(", "), if complete { "; the feature is complete" } else { "" }),
+        json: json!({"ok": true, "feature": feature.slug, "accepted": accepted, "feature_complete": complete}),
+    })
+}

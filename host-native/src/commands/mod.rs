@@ -1,0 +1,7 @@
+//! One module per command family; each parses nothing and prints nothing: it returns a Report.
+
+pub mod demo;
+pub mod init;
+pub mod lifecycle;
+pub mod sync;
+pub mod tasks;

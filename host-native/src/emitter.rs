@@ -1,0 +1,131 @@
+//! The emitter: the native host of the core's event builders.
+//!
+//! Builds and validates each event with the core, ticks the Lamport clock under a file lock and
+//! commits the events to the offline queue in one transaction. It never fails the user's command:
+//! every problem becomes one warning line on stderr that says what was not queued.
+
+use crate::clock_store::LockedClock;
+use crate::credentials;
+use crate::queue::{AppendOutcome, OfflineQueue};
+use crate::state::StateDir;
+use anyhow::Result;
+use spec_kitty_core::sync::routing::QUEUE_CAP;
+use spec_kitty_core::{Event, EventFactory, Identity, Moment, NodeId, Payload, ProjectIdentity};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// An event to emit: its payload, and the action it belongs to.
+pub struct Draft {
+    pub payload: Payload,
+    pub causation_id: Option<String>,
+}
+
+impl Draft {
+    pub fn new(payload: Payload) -> Draft {
+        Draft { payload, causation_id: None }
+    }
+}
+
+pub struct Emitter {
+    state: StateDir,
+    factory: EventFactory,
+    /// Where `sync status` and the [Offline] line come from; no network is touched here.
+    logged_in: bool,
+    pub quiet: bool,
+}
+
+#[derive(Debug, Default)]
+pub struct EmitReport {
+    pub queued: Vec<Event>,
+    pub warnings: Vec<String>,
+}
+
+pub fn now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+}
+
+pub fn moment() -> Moment {
+    let mut bytes = [0u8; 16];
+    // Without entropy, ids still differ by the monotonic generator within this process.
+    let _ = getrandom::fill(&mut bytes);
+    Moment { unix_ms: now_ms(), entropy: u128::from_le_bytes(bytes) }
+}
+
+pub fn local_node_id() -> NodeId {
+    let host = gethostname::gethostname().to_string_lossy().into_owned();
+    let user = std::env::var("USER").or_else(|_| std::env::var("USERNAME")).unwrap_or_else(|_| "unknown".into());
+    NodeId::from_host_and_user(&host, &user)
+}
+
+impl Emitter {
+    pub fn new(state: StateDir, project: Option<ProjectIdentity>) -> Emitter {
+        let session = credentials::read_session(&state);
+        let team_slug = session.as_ref().map(|s| s.team_slug.clone()).unwrap_or_else(|| "local".into());
+        let factory = EventFactory::new(Identity { node_id: local_node_id(), team_slug, project });
+        Emitter { state, factory, logged_in: session.is_some(), quiet: false }
+    }
+
+    pub fn causation_id(&mut self) -> Option<String> {
+        self.factory.causation_id(moment()).ok()
+    }
+
+    /// Emits the drafts as one unit: all queued in one transaction, or a warning for each loss.
+    pub fn emit(&mut self, drafts: Vec<Draft>) -> EmitReport {
+        let mut report = EmitReport::default();
+        if drafts.is_empty() {
+            return report;
+        }
+        let count = drafts.len();
+        match self.try_emit(drafts, &mut report) {
+            Ok(Some(outcome)) if outcome.refused > 0 => report.warnings.push(format!(
+                "queue full ({QUEUE_CAP} events): {} event(s) refused and not recorded; run `spec-kitty sync now` once online",
+                outcome.refused
+            )),
+            Ok(_) => {}
+            Err(e) => {
+                report.queued.clear();
+                report.warnings.push(format!("{count} event(s) not queued: {e:#}"));
+            }
+        }
+        for warning in &report.warnings {
+            eprintln!("warning: {warning}");
+        }
+        if !report.queued.is_empty() && !self.quiet {
+            self.print_offline_indicator(report.queued.len());
+        }
+        report
+    }
+
+    fn try_emit(&mut self, drafts: Vec<Draft>, report: &mut EmitReport) -> Result<Option<AppendOutcome>> {
+        self.state.ensure()?;
+        let mut locked = LockedClock::acquire(&self.state)?;
+        let mut queue = OfflineQueue::open(&self.state.queue_db())?;
+        if let Some(warning) = locked.warning.take() {
+            report.warnings.push(warning);
+        }
+        // The queue keeps its own record of the highest value, so a lost clock.json never repeats one.
+        let high_water = queue.clock_high_water()?;
+        if high_water > locked.clock.value() {
+            locked.clock = spec_kitty_core::LamportClock::new(high_water);
+        }
+        for draft in drafts {
+            let event_type = draft.payload.event_type().as_str();
+            match self.factory.build(&mut locked.clock, moment(), draft.causation_id.as_deref(), draft.payload) {
+                Ok(event) => report.queued.push(event),
+                Err(e) => report.warnings.push(format!("{event_type} event not queued: {e}")),
+            }
+        }
+        if report.queued.is_empty() {
+            return Ok(None);
+        }
+        let now = now_ms();
+        let outcome = queue.append(&report.queued, locked.clock.value(), (now / 1000) as i64, QUEUE_CAP)?;
+        report.queued.truncate(outcome.queued);
+        locked.save(&self.state, &self.factory.identity().node_id, now)?;
+        Ok(Some(outcome))
+    }
+
+    fn print_offline_indicator(&self, queued: usize) {
+        let why = if self.logged_in { "no sync server reachable" } else { "not logged in; events wait in the queue" };
+        eprintln!("[Offline] {queued} event(s) queued ({why})");
+    }
+}

@@ -1,0 +1,132 @@
+//! Finding and reading a feature folder (`kitty-specs/NNN-slug/`) for the core to check.
+
+use crate::git;
+use crate::project::Project;
+use anyhow::{Context, Result, anyhow, bail};
+use spec_kitty_core::WpId;
+use spec_kitty_core::workflow::feature::{FeatureMeta, FeaturePlan};
+use spec_kitty_core::workflow::frontmatter::WpFile;
+use spec_kitty_core::workflow::tasks_md::parse_tasks_md;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+pub struct Feature {
+    pub slug: String,
+    pub dir: PathBuf,
+    pub meta: FeatureMeta,
+    pub tasks_text: String,
+    pub plan: FeaturePlan,
+    /// Where each WP's file is, for those that have one.
+    pub wp_paths: BTreeMap<WpId, PathBuf>,
+}
+
+impl Feature {
+    pub fn meta_path(&self) -> PathBuf {
+        self.dir.join("meta.json")
+    }
+
+    pub fn tasks_path(&self) -> PathBuf {
+        self.dir.join("tasks.md")
+    }
+
+    /// The branch WPs start from and merge into: meta.json's target branch when the repository has
+    /// it, else the branch checked out now.
+    pub fn target_branch(&self, root: &Path) -> Result<String> {
+        match &self.meta.target_branch {
+            Some(branch) if git::branch_exists(root, branch) => Ok(branch.clone()),
+            _ => git::current_branch(root),
+        }
+    }
+
+    pub fn wp_file(&self, wp: &WpId) -> Result<(PathBuf, WpFile)> {
+        let Some(entry) = self.plan.work_package(wp) else {
+            let known: Vec<String> = self.plan.work_packages.iter().map(|w| w.id().to_string()).collect();
+            bail!("unknown work package {wp} in feature {} (it has {})", self.slug, known.join(", "));
+        };
+        match (&entry.file, self.wp_paths.get(wp)) {
+            (Some(loaded), Some(path)) => Ok((path.clone(), loaded.wp_file.clone())),
+            _ => bail!("{wp} has no WP file in {}/tasks/ (run the tasks generator first)", self.dir.display()),
+        }
+    }
+}
+
+fn slugs(project: &Project) -> Result<Vec<String>> {
+    let dir = project.specs_dir();
+    let entries = std::fs::read_dir(&dir).with_context(|| format!("no features: cannot read {}", dir.display()))?;
+    let mut slugs: Vec<String> = entries
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().join("tasks.md").is_file() || e.path().join("meta.json").is_file())
+        .filter_map(|e| e.file_name().to_str().map(str::to_string))
+        .collect();
+    slugs.sort();
+    Ok(slugs)
+}
+
+/// `--feature`, else the feature the branch or folder names, else the only feature.
+pub fn resolve_slug(project: &Project, cwd: &Path, requested: Option<&str>) -> Result<String> {
+    let available = slugs(project)?;
+    if let Some(slug) = requested {
+        if available.iter().any(|s| s == slug) {
+            return Ok(slug.to_string());
+        }
+        bail!("no feature `{slug}` in {} (found: {})", project.specs_dir().display(), list(&available));
+    }
+    let branch = git::current_branch(cwd).unwrap_or_default();
+    let cwd_text = cwd.to_string_lossy();
+    let named_here = available.iter().filter(|slug| {
+        branch == **slug
+            || branch.starts_with(&format!("{slug}-WP"))
+            || cwd_text.contains(&format!("/kitty-specs/{slug}"))
+            || cwd_text.contains(&format!("/.worktrees/{slug}-WP"))
+    });
+    if let Some(slug) = named_here.max_by_key(|slug| slug.len()) {
+        return Ok(slug.clone());
+    }
+    match available.as_slice() {
+        [only] => Ok(only.clone()),
+        [] => bail!("no features in {}", project.specs_dir().display()),
+        several => Err(anyhow!(
+            "several features ({}): choose one with --feature SLUG, or run from its branch or folder",
+            list(several)
+        )),
+    }
+}
+
+fn list(slugs: &[String]) -> String {
+    if slugs.is_empty() { "none".into() } else { slugs.join(", ") }
+}
+
+fn read(path: &Path) -> Result<String> {
+    std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
+}
+
+pub fn load(project: &Project, slug: &str) -> Result<Feature> {
+    let dir = project.specs_dir().join(slug);
+    let meta_path = dir.join("meta.json");
+    let meta = FeatureMeta::parse(&meta_path.display().to_string(), &read(&meta_path)?)?;
+    let tasks_path = dir.join("tasks.md");
+    let tasks_text = read(&tasks_path)?;
+    let tasks = parse_tasks_md(&tasks_path.display().to_string(), &tasks_text)?;
+    let mut wp_files = Vec::new();
+    let mut wp_paths = BTreeMap::new();
+    let tasks_dir = dir.join("tasks");
+    if tasks_dir.is_dir() {
+        let mut paths: Vec<PathBuf> = std::fs::read_dir(&tasks_dir)
+            .with_context(|| format!("cannot read {}", tasks_dir.display()))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| {
+                let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+                name.starts_with("WP") && name.ends_with(".md")
+            })
+            .collect();
+        paths.sort();
+        for path in paths {
+            let label = path.display().to_string();
+            let file = WpFile::parse(&label, &read(&path)?)?;
+            wp_paths.insert(file.work_package_id().clone(), path);
+            wp_files.push((label, file));
+        }
+    }
+    let plan = FeaturePlan::assemble(slug, tasks, wp_files)?;
+    Ok(Feature { slug: slug.to_string(), dir, meta, tasks_text, plan, wp_paths })
+}

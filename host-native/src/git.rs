@@ -1,0 +1,56 @@
+//! Real git, through the `git` command: what the user would run by hand.
+
+use anyhow::{Context, Result, bail};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Runs git in `dir` and returns its trimmed stdout, or an error that quotes git's own message.
+pub fn run(dir: &Path, args: &[&str]) -> Result<String> {
+    let output = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .context("cannot run git (is it installed?)")?;
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let first = stderr.lines().find(|l| !l.trim().is_empty()).unwrap_or("failed");
+        bail!("git {}: {}", args.join(" "), first.trim());
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).trim().to_string())
+}
+
+/// The main working tree's root, also from inside a linked worktree.
+pub fn main_worktree_root(dir: &Path) -> Result<PathBuf> {
+    let common = run(dir, &["rev-parse", "--path-format=absolute", "--git-common-dir"])?;
+    let common = PathBuf::from(common);
+    match common.file_name().and_then(|n| n.to_str()) {
+        Some(".git") => Ok(common.parent().map(Path::to_path_buf).unwrap_or(common)),
+        _ => Ok(PathBuf::from(run(dir, &["rev-parse", "--show-toplevel"])?)),
+    }
+}
+
+pub fn current_branch(dir: &Path) -> Result<String> {
+    run(dir, &["rev-parse", "--abbrev-ref", "HEAD"])
+}
+
+pub fn branch_exists(dir: &Path, branch: &str) -> bool {
+    run(dir, &["rev-parse", "--verify", "--quiet", &format!("refs/heads/{branch}")]).is_ok()
+}
+
+/// Stages the given paths and commits them, if anything changed. Returns whether it committed.
+pub fn commit_paths(dir: &Path, paths: &[&Path], message: &str) -> Result<bool> {
+    let mut add: Vec<&str> = vec!["add", "--"];
+    let rendered: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+    add.extend(rendered.iter().map(String::as_str));
+    run(dir, &add)?;
+    // Only these paths: whatever else the user has staged stays staged and uncommitted.
+    let mut diff: Vec<&str> = vec!["diff", "--cached", "--quiet", "--"];
+    diff.extend(rendered.iter().map(String::as_str));
+    if run(dir, &diff).is_ok() {
+        return Ok(false);
+    }
+    let mut commit: Vec<&str> = vec!["commit", "--quiet", "--no-verify", "-m", message, "--"];
+    commit.extend(rendered.iter().map(String::as_str));
+    run(dir, &commit)?;
+    Ok(true)
+}

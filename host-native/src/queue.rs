@@ -1,0 +1,169 @@
+//! The offline queue: SQLite in WAL mode, the contract's `queue` table plus a dead-letter table.
+
+use anyhow::{Context, Result, anyhow};
+use rusqlite::{Connection, OptionalExtension, params};
+use spec_kitty_core::Event;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS queue (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    event_id TEXT UNIQUE NOT NULL,
+    event_type TEXT NOT NULL,
+    data TEXT NOT NULL,
+    timestamp INTEGER NOT NULL,
+    retry_count INTEGER DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS idx_queue_fifo ON queue(timestamp, id);
+CREATE TABLE IF NOT EXISTS dead_letter (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    event_id TEXT UNIQUE NOT NULL,
+    event_type TEXT NOT NULL,
+    data TEXT NOT NULL,
+    timestamp INTEGER NOT NULL,
+    retry_count INTEGER NOT NULL,
+    reason TEXT NOT NULL,
+    failed_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+";
+
+/// How long a writer waits for another process's transaction before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+pub struct OfflineQueue {
+    conn: Connection,
+    path: PathBuf,
+}
+
+/// What one append did: how many events went in, how many the cap refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AppendOutcome {
+    pub queued: usize,
+    pub refused: usize,
+    pub queue_len: usize,
+}
+
+pub struct QueueSummary {
+    pub len: usize,
+    pub held_for_login: usize,
+    pub dead_letters: usize,
+    pub refused_total: u64,
+    pub oldest_enqueued_at: Option<i64>,
+    pub last_sync_at: Option<i64>,
+}
+
+impl OfflineQueue {
+    pub fn open(path: &Path) -> Result<OfflineQueue> {
+        let label = path.display();
+        let conn = Connection::open(path).with_context(|| format!("cannot open {label}"))?;
+        conn.busy_timeout(BUSY_TIMEOUT).with_context(|| format!("cannot configure {label}"))?;
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(|e| describe(path, e))?;
+        // FULL: a commit is on disk before the command reports success.
+        conn.pragma_update(None, "synchronous", "FULL").map_err(|e| describe(path, e))?;
+        conn.execute_batch(SCHEMA).map_err(|e| describe(path, e))?;
+        Ok(OfflineQueue { conn, path: path.to_path_buf() })
+    }
+
+    /// Opens an existing queue for reading; `None` when there is none yet.
+    pub fn open_existing(path: &Path) -> Result<Option<OfflineQueue>> {
+        if path.exists() { Self::open(path).map(Some) } else { Ok(None) }
+    }
+
+    pub fn meta(&self, key: &str) -> Result<Option<i64>> {
+        self.conn
+            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |row| row.get(0))
+            .optional()
+            .context("cannot read the queue's meta table")
+    }
+
+    /// The highest Lamport value ever queued here: a second record of the clock, so a lost or
+    /// corrupt clock.json never hands out a value twice.
+    pub fn clock_high_water(&self) -> Result<u64> {
+        Ok(self.meta("lamport_clock")?.unwrap_or(0).max(0) as u64)
+    }
+
+    /// Appends events oldest first in one transaction, up to `cap` rows in the queue; the rest are
+    /// refused and counted.
+    pub fn append(&mut self, events: &[Event], clock_value: u64, enqueued_at: i64, cap: usize) -> Result<AppendOutcome> {
+        let path = self.path.clone();
+        self.append_in_transaction(events, clock_value, enqueued_at, cap).map_err(|e| describe(&path, e))
+    }
+
+    fn append_in_transaction(
+        &mut self,
+        events: &[Event],
+        clock_value: u64,
+        enqueued_at: i64,
+        cap: usize,
+    ) -> rusqlite::Result<AppendOutcome> {
+        let tx = self.conn.transaction()?;
+        let len: i64 = tx.query_row("SELECT COUNT(*) FROM queue", [], |row| row.get(0))?;
+        let room = cap.saturating_sub(len as usize);
+        let queued = events.len().min(room);
+        {
+            let mut insert = tx.prepare_cached(
+                "INSERT OR IGNORE INTO queue (event_id, event_type, data, timestamp) VALUES (?1, ?2, ?3, ?4)",
+            )?;
+            for event in &events[..queued] {
+                insert.execute(params![event.event_id, event.event_type().as_str(), event.to_json(), enqueued_at])?;
+            }
+        }
+        let refused = events.len() - queued;
+        upsert_max(&tx, "lamport_clock", clock_value as i64)?;
+        if refused > 0 {
+            tx.execute(
+                "INSERT INTO meta (key, value) VALUES ('refused_total', ?1)
+                 ON CONFLICT(key) DO UPDATE SET value = value + ?1",
+                [refused as i64],
+            )?;
+        }
+        tx.commit()?;
+        Ok(AppendOutcome { queued, refused, queue_len: len as usize + queued })
+    }
+
+    /// The queued envelopes, oldest first, exactly as they will be sent.
+    pub fn oldest_first(&self, limit: usize) -> Result<Vec<String>> {
+        let mut stmt = self.conn.prepare("SELECT data FROM queue ORDER BY timestamp, id LIMIT ?1")?;
+        let rows = stmt.query_map([limit as i64], |row| row.get::<_, String>(0))?;
+        rows.collect::<Result<Vec<_>, _>>().context("cannot read the queue")
+    }
+
+    pub fn summary(&self) -> Result<QueueSummary> {
+        let count = |sql: &str| -> Result<usize> {
+            Ok(self.conn.query_row(sql, [], |row| row.get::<_, i64>(0))? as usize)
+        };
+        Ok(QueueSummary {
+            len: count("SELECT COUNT(*) FROM queue")?,
+            held_for_login: count("SELECT COUNT(*) FROM queue WHERE json_extract(data, '$.team_slug') = 'local'")?,
+            dead_letters: count("SELECT COUNT(*) FROM dead_letter")?,
+            refused_total: self.meta("refused_total")?.unwrap_or(0).max(0) as u64,
+            oldest_enqueued_at: self.conn.query_row("SELECT MIN(timestamp) FROM queue", [], |row| row.get(0))?,
+            last_sync_at: self.meta("last_sync_at")?,
+        })
+    }
+}
+
+fn upsert_max(conn: &Connection, key: &str, value: i64) -> rusqlite::Result<usize> {
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = MAX(value, ?2)",
+        params![key, value],
+    )
+}
+
+/// Turns SQLite's terse codes into a line that says which file and what to do.
+fn describe(path: &Path, error: rusqlite::Error) -> anyhow::Error {
+    use rusqlite::ErrorCode::*;
+    let label = path.display();
+    match error.sqlite_error_code() {
+        Some(NotADatabase) | Some(DatabaseCorrupt) => anyhow!(
+            "{label} is not a readable queue (corrupt or not SQLite); it was left untouched: move it aside to start a new queue"
+        ),
+        Some(DatabaseBusy) | Some(DatabaseLocked) => {
+            anyhow!("{label} is locked by another process (waited {}s)", BUSY_TIMEOUT.as_secs())
+        }
+        Some(ReadOnly) | Some(CannotOpen) | Some(PermissionDenied) => anyhow!("{label} cannot be written: {error}"),
+        _ => anyhow!("{label}: {error}"),
+    }
+}
