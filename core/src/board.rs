@@ -167,10 +167,16 @@ mod tests {
         let mut clock = LamportClock::default();
         let mut f = factory("a");
         let at = Moment { unix_ms: 1_000, entropy: 1 };
-        let created = WpCreated { wp_id: wp("WP01"), title: "Factory".into(), dependencies: vec![], feature_slug: "028-x".into() };
+        let created = WpCreated {
+            wp_id: wp("WP01"),
+            title: "Factory".into(),
+            dependencies: vec![],
+            feature_slug: "028-x".into(),
+        };
         let events = vec![
             f.wp_created(&mut clock, at, None, created).unwrap(),
-            f.wp_status_changed(&mut clock, at, None, WpStatusChanged::new(wp("WP01"), Lane::Planned, Lane::Doing)).unwrap(),
+            f.wp_status_changed(&mut clock, at, None, WpStatusChanged::new(wp("WP01"), Lane::Planned, Lane::Doing))
+                .unwrap(),
             f.history_added(&mut clock, at, None, HistoryAdded::note(wp("WP01"), "started")).unwrap(),
         ];
         let mut delivered = events.clone();
@@ -192,8 +198,22 @@ mod tests {
         // Two nodes move WP01 at the same Lamport value: the higher node id applies last and wins.
         let mut a = factory("a");
         let mut b = factory("b");
-        let one = a.wp_status_changed(&mut LamportClock::new(3), Moment { unix_ms: 5, entropy: 9 }, None, WpStatusChanged::new(wp("WP01"), Lane::Doing, Lane::ForReview)).unwrap();
-        let two = b.wp_status_changed(&mut LamportClock::new(3), Moment { unix_ms: 5, entropy: 8 }, None, WpStatusChanged::new(wp("WP01"), Lane::Doing, Lane::Planned)).unwrap();
+        let one = a
+            .wp_status_changed(
+                &mut LamportClock::new(3),
+                Moment { unix_ms: 5, entropy: 9 },
+                None,
+                WpStatusChanged::new(wp("WP01"), Lane::Doing, Lane::ForReview),
+            )
+            .unwrap();
+        let two = b
+            .wp_status_changed(
+                &mut LamportClock::new(3),
+                Moment { unix_ms: 5, entropy: 8 },
+                None,
+                WpStatusChanged::new(wp("WP01"), Lane::Doing, Lane::Planned),
+            )
+            .unwrap();
         let winner = if one.node_id > two.node_id { Lane::ForReview } else { Lane::Planned };
         for order in [vec![&one, &two], vec![&two, &one]] {
             assert_eq!(Board::from_events(order).work_packages[&wp("WP01")].lane, winner);

@@ -61,10 +61,8 @@ impl ClockFile {
         if text.trim().is_empty() {
             return Err(ClockError::Empty { source_label: source_label.to_string() });
         }
-        serde_json::from_str(text).map_err(|e| ClockError::Corrupt {
-            source_label: source_label.to_string(),
-            reason: e.to_string(),
-        })
+        serde_json::from_str(text)
+            .map_err(|e| ClockError::Corrupt { source_label: source_label.to_string(), reason: e.to_string() })
     }
 
     pub fn clock(&self) -> LamportClock {
@@ -110,7 +108,12 @@ mod tests {
     fn empty_and_corrupt_files_name_the_source() {
         let err = ClockFile::parse("/h/clock.json", "  \n").unwrap_err();
         assert_eq!(err.to_string(), "/h/clock.json: the clock file is empty");
-        for bad in ["{", r#"{"value": -1, "node_id": "d036a097a835", "updated_at": ""}"#, r#"{"value": 1}"#, r#"{"value": 1, "node_id": "XYZ", "updated_at": ""}"#] {
+        for bad in [
+            "{",
+            r#"{"value": -1, "node_id": "d036a097a835", "updated_at": ""}"#,
+            r#"{"value": 1}"#,
+            r#"{"value": 1, "node_id": "XYZ", "updated_at": ""}"#,
+        ] {
             let err = ClockFile::parse("/h/clock.json", bad).unwrap_err();
             assert!(matches!(err, ClockError::Corrupt { .. }), "{bad}");
             assert!(err.to_string().starts_with("/h/clock.json: corrupt clock file"), "{err}");

@@ -125,9 +125,7 @@ impl UlidGenerator {
     pub fn next(&mut self, unix_ms: u64, entropy: u128) -> Result<Ulid, IdError> {
         let id = match self.last {
             Some(last) if unix_ms <= last.timestamp_ms() => {
-                last
-                .increment()
-                .map_err(|_| IdError::UlidOverflow(unix_ms))?
+                last.increment().map_err(|_| IdError::UlidOverflow(unix_ms))?
             }
             _ => Ulid::from_parts(unix_ms, entropy & RANDOM_MASK),
         };

@@ -27,10 +27,7 @@ fn validator() -> &'static jsonschema::Validator {
     static VALIDATOR: OnceLock<jsonschema::Validator> = OnceLock::new();
     VALIDATOR.get_or_init(|| {
         let schema: Value = serde_json::from_str(EVENTS_SCHEMA).expect("the embedded schema is valid JSON");
-        jsonschema::options()
-            .should_validate_formats(true)
-            .build(&schema)
-            .expect("the embedded schema compiles")
+        jsonschema::options().should_validate_formats(true).build(&schema).expect("the embedded schema compiles")
     })
 }
 

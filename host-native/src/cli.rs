@@ -3,7 +3,11 @@
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Parser)]
-#[command(name = "spec-kitty", version, about = "Spec-driven development: move work packages through lanes; every action becomes an event.")]
+#[command(
+    name = "spec-kitty",
+    version,
+    about = "Spec-driven development: move work packages through lanes; every action becomes an event."
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

@@ -29,7 +29,9 @@ impl LockedClock {
         let (clock, warning) = match std::fs::read_to_string(&path) {
             Ok(text) => match ClockFile::parse(&path.display().to_string(), &text) {
                 Ok(file) => (file.clock(), None),
-                Err(e) => (LamportClock::default(), Some(format!("{e}; starting again from the queue's highest value"))),
+                Err(e) => {
+                    (LamportClock::default(), Some(format!("{e}; starting again from the queue's highest value")))
+                }
             },
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => (LamportClock::default(), None),
             Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),

@@ -6,11 +6,8 @@ use std::process::Command;
 
 /// Runs git in `dir` and returns its trimmed stdout, or an error that quotes git's own message.
 pub fn run(dir: &Path, args: &[&str]) -> Result<String> {
-    let output = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .context("cannot run git (is it installed?)")?;
+    let output =
+        Command::new("git").args(args).current_dir(dir).output().context("cannot run git (is it installed?)")?;
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
         let first = stderr.lines().find(|l| !l.trim().is_empty()).unwrap_or("failed");

@@ -35,13 +35,8 @@ fn main() -> ExitCode {
         }
         Command::Agent { command: AgentCommand::Tasks { command } } => match command {
             TasksCommand::MoveTask { wp, to, agent, note, force, common } => {
-                let args = commands::tasks::MoveTask {
-                    wp,
-                    to,
-                    agent: agent.as_deref(),
-                    note: note.as_deref(),
-                    force: *force,
-                };
+                let args =
+                    commands::tasks::MoveTask { wp, to, agent: agent.as_deref(), note: note.as_deref(), force: *force };
                 (common.clone(), true, commands::tasks::move_task(&app(common), args, &mut failure))
             }
             TasksCommand::MarkStatus { subtasks, status, agent, common } => {

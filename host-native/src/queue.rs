@@ -86,7 +86,13 @@ impl OfflineQueue {
 
     /// Appends events oldest first in one transaction, up to `cap` rows in the queue; the rest are
     /// refused and counted.
-    pub fn append(&mut self, events: &[Event], clock_value: u64, enqueued_at: i64, cap: usize) -> Result<AppendOutcome> {
+    pub fn append(
+        &mut self,
+        events: &[Event],
+        clock_value: u64,
+        enqueued_at: i64,
+        cap: usize,
+    ) -> Result<AppendOutcome> {
         let path = self.path.clone();
         self.append_in_transaction(events, clock_value, enqueued_at, cap).map_err(|e| describe(&path, e))
     }
@@ -131,9 +137,8 @@ impl OfflineQueue {
     }
 
     pub fn summary(&self) -> Result<QueueSummary> {
-        let count = |sql: &str| -> Result<usize> {
-            Ok(self.conn.query_row(sql, [], |row| row.get::<_, i64>(0))? as usize)
-        };
+        let count =
+            |sql: &str| -> Result<usize> { Ok(self.conn.query_row(sql, [], |row| row.get::<_, i64>(0))? as usize) };
         Ok(QueueSummary {
             len: count("SELECT COUNT(*) FROM queue")?,
             held_for_login: count("SELECT COUNT(*) FROM queue WHERE json_extract(data, '$.team_slug') = 'local'")?,

@@ -48,13 +48,28 @@ fn envelope_keys_come_in_the_contract_order() {
         .unwrap();
     let json = event.to_json();
     let order = [
-        "event_id", "event_type", "aggregate_id", "aggregate_type", "payload", "node_id", "lamport_clock",
-        "causation_id", "timestamp", "team_slug", "project_uuid", "project_slug",
+        "event_id",
+        "event_type",
+        "aggregate_id",
+        "aggregate_type",
+        "payload",
+        "node_id",
+        "lamport_clock",
+        "causation_id",
+        "timestamp",
+        "team_slug",
+        "project_uuid",
+        "project_slug",
     ];
     let value = event.to_value();
     let keys: Vec<&str> = value.as_object().unwrap().keys().map(String::as_str).collect();
     assert_eq!(keys, order);
-    assert!(json.contains(r#""payload":{"wp_id":"WP01","previous_status":"planned","new_status":"doing","changed_by":"user"}"#), "{json}");
+    assert!(
+        json.contains(
+            r#""payload":{"wp_id":"WP01","previous_status":"planned","new_status":"doing","changed_by":"user"}"#
+        ),
+        "{json}"
+    );
     assert!(json.contains(r#""causation_id":null"#));
     assert!(json.contains(r#""timestamp":"2026-02-04T10:48:43.456Z""#));
     assert_eq!(event.lamport_clock, 42);
@@ -102,9 +117,7 @@ fn invalid_values_name_the_field_and_leave_the_clock_alone() {
     };
     let err = f.feature_created(&mut clock, AT, None, bad_feature).unwrap_err().to_string();
     assert!(err.contains("/payload/feature_slug") && err.contains("/payload/feature_number"), "{err}");
-    let err = f
-        .history_added(&mut clock, AT, Some("not-a-ulid"), HistoryAdded::note(wp("WP01"), "x"))
-        .unwrap_err();
+    let err = f.history_added(&mut clock, AT, Some("not-a-ulid"), HistoryAdded::note(wp("WP01"), "x")).unwrap_err();
     assert!(err.to_string().starts_with("causation_id: malformed ULID `not-a-ulid`"), "{err}");
 }
 
@@ -133,9 +146,7 @@ fn events_round_trip_through_json() {
 #[test]
 fn a_mismatched_aggregate_is_refused_on_read() {
     let mut clock = LamportClock::default();
-    let event = factory(false)
-        .history_added(&mut clock, AT, None, HistoryAdded::note(wp("WP01"), "x"))
-        .unwrap();
+    let event = factory(false).history_added(&mut clock, AT, None, HistoryAdded::note(wp("WP01"), "x")).unwrap();
     let text = event.to_json().replace(r#""aggregate_id":"WP01""#, r#""aggregate_id":"WP09""#);
     let err = serde_json::from_str::<Event>(&text).unwrap_err().to_string();
     assert!(err.starts_with("aggregate_id:"), "{err}");
@@ -165,28 +176,89 @@ prop_compose! {
 pub(crate) fn arb_payload() -> impl Strategy<Value = Payload> {
     prop_oneof![
         (arb_wp(), arb_lane(), arb_lane(), arb_text(), prop::option::of(arb_slug())).prop_map(|(w, a, b, by, f)| {
-            Payload::WpStatusChanged(WpStatusChanged { wp_id: w, previous_status: a, new_status: b, changed_by: by, feature_slug: f })
+            Payload::WpStatusChanged(WpStatusChanged {
+                wp_id: w,
+                previous_status: a,
+                new_status: b,
+                changed_by: by,
+                feature_slug: f,
+            })
         }),
-        (arb_wp(), arb_text(), prop::collection::vec(arb_wp(), 0..5), arb_slug())
-            .prop_map(|(w, t, d, f)| Payload::WpCreated(WpCreated { wp_id: w, title: t, dependencies: d, feature_slug: f })),
+        (arb_wp(), arb_text(), prop::collection::vec(arb_wp(), 0..5), arb_slug()).prop_map(|(w, t, d, f)| {
+            Payload::WpCreated(WpCreated { wp_id: w, title: t, dependencies: d, feature_slug: f })
+        }),
         (arb_wp(), arb_text(), any::<bool>(), 0u32..10).prop_map(|(w, a, review, r)| Payload::WpAssigned(WpAssigned {
             wp_id: w,
             agent_id: a,
             phase: if review { AssignmentPhase::Review } else { AssignmentPhase::Implementation },
             retry_count: r,
         })),
-        (arb_slug(), "[0-9]{3}", arb_text(), 0u32..100, prop::option::of(arb_timestamp())).prop_map(|(s, n, b, c, at)| {
-            Payload::FeatureCreated(FeatureCreated { feature_slug: s, feature_number: n, target_branch: b, wp_count: c, created_at: at })
-        }),
-        (arb_slug(), 0u32..100, prop::option::of(arb_timestamp()), prop::option::of("[0-9]{1,5}\\.[0-9]s")).prop_map(
-            |(s, n, at, d)| Payload::FeatureCompleted(FeatureCompleted { feature_slug: s, total_wps: n, completed_at: at, total_duration: d })
+        (arb_slug(), "[0-9]{3}", arb_text(), 0u32..100, prop::option::of(arb_timestamp())).prop_map(
+            |(s, n, b, c, at)| {
+                Payload::FeatureCreated(FeatureCreated {
+                    feature_slug: s,
+                    feature_number: n,
+                    target_branch: b,
+                    wp_count: c,
+                    created_at: at,
+                })
+            }
         ),
-        (arb_wp(), prop::sample::select(vec![HistoryEntryType::Note, HistoryEntryType::Review, HistoryEntryType::Error, HistoryEntryType::Comment]), arb_text(), arb_text())
-            .prop_map(|(w, t, c, a)| Payload::HistoryAdded(HistoryAdded { wp_id: w, entry_type: t, entry_content: c, author: a })),
-        (prop::option::of(arb_wp()), prop::sample::select(vec![ErrorType::Validation, ErrorType::Runtime, ErrorType::Network, ErrorType::Auth, ErrorType::Unknown]), arb_text(), prop::option::of(arb_text()), prop::option::of(arb_text()))
-            .prop_map(|(w, t, m, s, a)| Payload::ErrorLogged(ErrorLogged { wp_id: w, error_type: t, error_message: m, stack_trace: s, agent_id: a })),
-        (arb_wp(), arb_wp(), prop::sample::select(vec![ResolutionType::Completed, ResolutionType::Skipped, ResolutionType::Merged]))
-            .prop_map(|(w, d, r)| Payload::DependencyResolved(DependencyResolved { wp_id: w, dependency_wp_id: d, resolution_type: r })),
+        (arb_slug(), 0u32..100, prop::option::of(arb_timestamp()), prop::option::of("[0-9]{1,5}\\.[0-9]s")).prop_map(
+            |(s, n, at, d)| Payload::FeatureCompleted(FeatureCompleted {
+                feature_slug: s,
+                total_wps: n,
+                completed_at: at,
+                total_duration: d
+            })
+        ),
+        (
+            arb_wp(),
+            prop::sample::select(vec![
+                HistoryEntryType::Note,
+                HistoryEntryType::Review,
+                HistoryEntryType::Error,
+                HistoryEntryType::Comment
+            ]),
+            arb_text(),
+            arb_text()
+        )
+            .prop_map(|(w, t, c, a)| Payload::HistoryAdded(HistoryAdded {
+                wp_id: w,
+                entry_type: t,
+                entry_content: c,
+                author: a
+            })),
+        (
+            prop::option::of(arb_wp()),
+            prop::sample::select(vec![
+                ErrorType::Validation,
+                ErrorType::Runtime,
+                ErrorType::Network,
+                ErrorType::Auth,
+                ErrorType::Unknown
+            ]),
+            arb_text(),
+            prop::option::of(arb_text()),
+            prop::option::of(arb_text())
+        )
+            .prop_map(|(w, t, m, s, a)| Payload::ErrorLogged(ErrorLogged {
+                wp_id: w,
+                error_type: t,
+                error_message: m,
+                stack_trace: s,
+                agent_id: a
+            })),
+        (
+            arb_wp(),
+            arb_wp(),
+            prop::sample::select(vec![ResolutionType::Completed, ResolutionType::Skipped, ResolutionType::Merged])
+        )
+            .prop_map(|(w, d, r)| Payload::DependencyResolved(DependencyResolved {
+                wp_id: w,
+                dependency_wp_id: d,
+                resolution_type: r
+            })),
     ]
 }
 

@@ -177,10 +177,7 @@ impl BatchOutcome {
     }
 
     fn fail(&mut self, event: &SentEvent, reason: String) {
-        let failure = EventFailure {
-            event_id: event.event_id.clone(),
-            reason,
-        };
+        let failure = EventFailure { event_id: event.event_id.clone(), reason };
         if event.retry_count.saturating_add(1) >= MAX_RETRIES {
             self.dead_letter.push(failure);
         } else {
@@ -190,11 +187,7 @@ impl BatchOutcome {
 }
 
 /// Decides what to do with the events of `sent` after `answer`.
-pub fn react_to_answer(
-    answer: &BatchAnswer,
-    sent: &[SentEvent],
-    ctx: &AnswerContext,
-) -> BatchOutcome {
+pub fn react_to_answer(answer: &BatchAnswer, sent: &[SentEvent], ctx: &AnswerContext) -> BatchOutcome {
     let back_off = NextStep::BackOff {
         attempt: ctx.failed_sends,
         at_ms: BackoffSchedule::DEFAULT.retry_at_ms(ctx.now_ms, ctx.failed_sends, ctx.random),
@@ -212,15 +205,8 @@ pub fn react_to_answer(
             })
         }
         BatchAnswer::BadRequest { error, details } => {
-            let fallback = error
-                .as_deref()
-                .map(str::trim)
-                .filter(|e| !e.is_empty())
-                .unwrap_or("bad request");
-            let by_id: HashMap<&str, &str> = details
-                .iter()
-                .map(|d| (d.event_id.as_str(), d.error.as_str()))
-                .collect();
+            let fallback = error.as_deref().map(str::trim).filter(|e| !e.is_empty()).unwrap_or("bad request");
+            let by_id: HashMap<&str, &str> = details.iter().map(|d| (d.event_id.as_str(), d.error.as_str())).collect();
             let named = sent.iter().any(|e| by_id.contains_key(e.event_id.as_str()));
             // Events the details name failed; the others were only refused along with them and are sent
             // again untouched. If no sent event is named, all of them failed: otherwise a batch the server
@@ -233,20 +219,13 @@ pub fn react_to_answer(
         }
         BatchAnswer::Unauthorized => {
             let next = if ctx.token_just_refreshed {
-                NextStep::StopAuth {
-                    reason: AuthStop::LoginRequired,
-                }
+                NextStep::StopAuth { reason: AuthStop::LoginRequired }
             } else {
                 NextStep::RefreshTokenThenRetry
             };
             BatchOutcome::all_untouched(sent, next)
         }
-        BatchAnswer::Forbidden => BatchOutcome::all_untouched(
-            sent,
-            NextStep::StopAuth {
-                reason: AuthStop::OtherTeam,
-            },
-        ),
+        BatchAnswer::Forbidden => BatchOutcome::all_untouched(sent, NextStep::StopAuth { reason: AuthStop::OtherTeam }),
         BatchAnswer::PayloadTooLarge => match sent {
             [single] => {
                 let mut outcome = BatchOutcome::all_untouched(&[], NextStep::Continue);
@@ -257,27 +236,15 @@ pub fn react_to_answer(
                 outcome
             }
             [] => BatchOutcome::all_untouched(sent, NextStep::Continue),
-            _ => BatchOutcome::all_untouched(
-                sent,
-                NextStep::SplitAndRetry {
-                    max_events: sent.len().div_ceil(2),
-                },
-            ),
+            _ => BatchOutcome::all_untouched(sent, NextStep::SplitAndRetry { max_events: sent.len().div_ceil(2) }),
         },
         BatchAnswer::TooManyRequests { retry_after_ms } => {
-            let wait = retry_after_ms
-                .unwrap_or(DEFAULT_RETRY_AFTER_MS)
-                .min(MAX_RETRY_AFTER_MS);
-            BatchOutcome::all_untouched(
-                sent,
-                NextStep::WaitUntil {
-                    at_ms: ctx.now_ms.saturating_add(wait),
-                },
-            )
+            let wait = retry_after_ms.unwrap_or(DEFAULT_RETRY_AFTER_MS).min(MAX_RETRY_AFTER_MS);
+            BatchOutcome::all_untouched(sent, NextStep::WaitUntil { at_ms: ctx.now_ms.saturating_add(wait) })
         }
-        BatchAnswer::ServerError { .. }
-        | BatchAnswer::UnexpectedResponse { .. }
-        | BatchAnswer::NetworkError { .. } => BatchOutcome::all_untouched(sent, back_off),
+        BatchAnswer::ServerError { .. } | BatchAnswer::UnexpectedResponse { .. } | BatchAnswer::NetworkError { .. } => {
+            BatchOutcome::all_untouched(sent, back_off)
+        }
     }
 }
 
@@ -289,11 +256,7 @@ enum Verdict {
 }
 
 /// Sorts each sent event by its verdict.
-fn per_event(
-    sent: &[SentEvent],
-    next: NextStep,
-    verdict: impl Fn(&str) -> Verdict,
-) -> BatchOutcome {
+fn per_event(sent: &[SentEvent], next: NextStep, verdict: impl Fn(&str) -> Verdict) -> BatchOutcome {
     let mut outcome = BatchOutcome::all_untouched(&[], next);
     for event in sent {
         match verdict(&event.event_id) {

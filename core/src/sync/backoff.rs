@@ -37,10 +37,7 @@ impl Default for BackoffSchedule {
 
 impl BackoffSchedule {
     /// 500 ms doubling up to 30 s (contract §5).
-    pub const DEFAULT: BackoffSchedule = BackoffSchedule {
-        base_ms: BACKOFF_BASE_MS,
-        cap_ms: BACKOFF_CAP_MS,
-    };
+    pub const DEFAULT: BackoffSchedule = BackoffSchedule { base_ms: BACKOFF_BASE_MS, cap_ms: BACKOFF_CAP_MS };
 
     /// The nominal (un-jittered) delay for `attempt`: `min(base_ms * 2^attempt, cap_ms)`, without overflow.
     pub fn ceiling_ms(&self, attempt: u32) -> u64 {
@@ -75,10 +72,7 @@ mod tests {
     #[test]
     fn nominal_delays_double_up_to_the_cap() {
         let ceilings: Vec<u64> = (0..9).map(|n| S.ceiling_ms(n)).collect();
-        assert_eq!(
-            ceilings,
-            vec![500, 1000, 2000, 4000, 8000, 16_000, 30_000, 30_000, 30_000]
-        );
+        assert_eq!(ceilings, vec![500, 1000, 2000, 4000, 8000, 16_000, 30_000, 30_000, 30_000]);
         assert_eq!(S.ceiling_ms(u32::MAX), 30_000);
     }
 
@@ -93,15 +87,9 @@ mod tests {
 
     #[test]
     fn extreme_schedules_do_not_overflow() {
-        let huge = BackoffSchedule {
-            base_ms: u64::MAX,
-            cap_ms: u64::MAX,
-        };
+        let huge = BackoffSchedule { base_ms: u64::MAX, cap_ms: u64::MAX };
         assert_eq!(huge.delay_ms(u32::MAX, u64::MAX), u64::MAX);
-        let zero = BackoffSchedule {
-            base_ms: 0,
-            cap_ms: 0,
-        };
+        let zero = BackoffSchedule { base_ms: 0, cap_ms: 0 };
         assert_eq!(zero.delay_ms(7, u64::MAX), 0);
         assert_eq!(S.retry_at_ms(u64::MAX, 3, 9), u64::MAX);
     }

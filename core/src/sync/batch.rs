@@ -38,9 +38,7 @@ pub struct BatchPlan {
 /// The size of the body `{"events":[...]}` holding `count` events of `event_bytes` bytes in total
 /// (the events plus the commas between them plus the wrapper), saturating on overflow.
 pub fn batch_body_bytes(count: usize, event_bytes: usize) -> usize {
-    BATCH_BODY_OVERHEAD
-        .saturating_add(event_bytes)
-        .saturating_add(count.saturating_sub(1))
+    BATCH_BODY_OVERHEAD.saturating_add(event_bytes).saturating_add(count.saturating_sub(1))
 }
 
 /// Cuts `queued` (in queue order, oldest first) into consecutive batches.
@@ -62,9 +60,7 @@ pub fn plan_batches(queued: &[QueuedItem], max_events: usize, max_bytes: usize) 
         let fits = ids.len() < max_events
             && batch_body_bytes(ids.len() + 1, event_bytes.saturating_add(item.bytes)) <= max_bytes;
         if !ids.is_empty() && !fits {
-            plans.push(BatchPlan {
-                ids: std::mem::take(&mut ids),
-            });
+            plans.push(BatchPlan { ids: std::mem::take(&mut ids) });
             event_bytes = 0;
         }
         ids.push(item.id);
@@ -83,14 +79,7 @@ mod tests {
     use std::collections::HashMap;
 
     fn items(sizes: &[usize]) -> Vec<QueuedItem> {
-        sizes
-            .iter()
-            .enumerate()
-            .map(|(i, &bytes)| QueuedItem {
-                id: i as i64 + 1,
-                bytes,
-            })
-            .collect()
+        sizes.iter().enumerate().map(|(i, &bytes)| QueuedItem { id: i as i64 + 1, bytes }).collect()
     }
 
     #[test]
@@ -111,10 +100,7 @@ mod tests {
     fn byte_cap_counts_wrapper_and_commas() {
         // Two 10-byte events make a body of 13 + 20 + 1 = 34 bytes.
         let queue = items(&[10, 10, 10]);
-        assert_eq!(
-            plan_batches(&queue, 10, 34),
-            vec![BatchPlan { ids: vec![1, 2] }, BatchPlan { ids: vec![3] }]
-        );
+        assert_eq!(plan_batches(&queue, 10, 34), vec![BatchPlan { ids: vec![1, 2] }, BatchPlan { ids: vec![3] }]);
         assert_eq!(plan_batches(&queue, 10, 33).len(), 3);
     }
 
@@ -123,11 +109,7 @@ mod tests {
         let queue = items(&[10, 500, 10]);
         assert_eq!(
             plan_batches(&queue, 10, 100),
-            vec![
-                BatchPlan { ids: vec![1] },
-                BatchPlan { ids: vec![2] },
-                BatchPlan { ids: vec![3] },
-            ]
+            vec![BatchPlan { ids: vec![1] }, BatchPlan { ids: vec![2] }, BatchPlan { ids: vec![3] },]
         );
     }
 

@@ -26,10 +26,7 @@ impl BatchAnswer {
             413 => BatchAnswer::PayloadTooLarge,
             429 => BatchAnswer::TooManyRequests { retry_after_ms },
             500..=599 => BatchAnswer::ServerError { status },
-            _ => BatchAnswer::UnexpectedResponse {
-                status,
-                message: format!("unexpected HTTP status {status}"),
-            },
+            _ => BatchAnswer::UnexpectedResponse { status, message: format!("unexpected HTTP status {status}") },
         }
     }
 }
@@ -46,21 +43,13 @@ fn parse_results(body: &str) -> Result<Vec<EventResult>, String> {
     struct Body {
         results: Vec<Value>,
     }
-    let parsed: Body =
-        serde_json::from_str(body).map_err(|e| format!("unreadable batch results: {e}"))?;
-    Ok(parsed
-        .results
-        .into_iter()
-        .filter_map(|entry| serde_json::from_value(entry).ok())
-        .collect())
+    let parsed: Body = serde_json::from_str(body).map_err(|e| format!("unreadable batch results: {e}"))?;
+    Ok(parsed.results.into_iter().filter_map(|entry| serde_json::from_value(entry).ok()).collect())
 }
 
 fn parse_bad_request(body: &str) -> BatchAnswer {
     let parsed: Value = serde_json::from_str(body).unwrap_or(Value::Null);
-    let error = parsed
-        .get("error")
-        .and_then(Value::as_str)
-        .map(str::to_string);
+    let error = parsed.get("error").and_then(Value::as_str).map(str::to_string);
     let details = match parsed.get("details") {
         Some(Value::Array(entries)) => detail_entries(entries),
         // Some servers send the list as a JSON string.
@@ -116,10 +105,7 @@ mod tests {
     fn unreadable_200_is_unexpected() {
         for body in ["", "not json", r#"{"results":3}"#, "[]"] {
             assert!(
-                matches!(
-                    BatchAnswer::from_http(200, body, None),
-                    BatchAnswer::UnexpectedResponse { status: 200, .. }
-                ),
+                matches!(BatchAnswer::from_http(200, body, None), BatchAnswer::UnexpectedResponse { status: 200, .. }),
                 "{body}"
             );
         }
@@ -127,55 +113,28 @@ mod tests {
 
     #[test]
     fn reads_400_details_as_list_or_string() {
-        let list =
-            r#"{"error":"Validation failed","details":[{"event_id":"a","error":"missing wp_id"}]}"#;
+        let list = r#"{"error":"Validation failed","details":[{"event_id":"a","error":"missing wp_id"}]}"#;
         let expected = BatchAnswer::BadRequest {
             error: Some("Validation failed".into()),
-            details: vec![EventError {
-                event_id: "a".into(),
-                error: "missing wp_id".into(),
-            }],
+            details: vec![EventError { event_id: "a".into(), error: "missing wp_id".into() }],
         };
         assert_eq!(BatchAnswer::from_http(400, list, None), expected);
         let string = r#"{"error":"Validation failed","details":"[{\"event_id\":\"a\",\"reason\":\"missing wp_id\"}]"}"#;
         assert_eq!(BatchAnswer::from_http(400, string, None), expected);
-        assert_eq!(
-            BatchAnswer::from_http(400, "oops", None),
-            BatchAnswer::BadRequest {
-                error: None,
-                details: vec![]
-            }
-        );
+        assert_eq!(BatchAnswer::from_http(400, "oops", None), BatchAnswer::BadRequest { error: None, details: vec![] });
     }
 
     #[test]
     fn maps_the_other_statuses() {
-        assert_eq!(
-            BatchAnswer::from_http(401, "{}", None),
-            BatchAnswer::Unauthorized
-        );
-        assert_eq!(
-            BatchAnswer::from_http(403, "", None),
-            BatchAnswer::Forbidden
-        );
-        assert_eq!(
-            BatchAnswer::from_http(413, "", None),
-            BatchAnswer::PayloadTooLarge
-        );
+        assert_eq!(BatchAnswer::from_http(401, "{}", None), BatchAnswer::Unauthorized);
+        assert_eq!(BatchAnswer::from_http(403, "", None), BatchAnswer::Forbidden);
+        assert_eq!(BatchAnswer::from_http(413, "", None), BatchAnswer::PayloadTooLarge);
         assert_eq!(
             BatchAnswer::from_http(429, "", Some(7000)),
-            BatchAnswer::TooManyRequests {
-                retry_after_ms: Some(7000)
-            }
+            BatchAnswer::TooManyRequests { retry_after_ms: Some(7000) }
         );
-        assert_eq!(
-            BatchAnswer::from_http(503, "", None),
-            BatchAnswer::ServerError { status: 503 }
-        );
-        assert!(matches!(
-            BatchAnswer::from_http(404, "", None),
-            BatchAnswer::UnexpectedResponse { status: 404, .. }
-        ));
+        assert_eq!(BatchAnswer::from_http(503, "", None), BatchAnswer::ServerError { status: 503 });
+        assert!(matches!(BatchAnswer::from_http(404, "", None), BatchAnswer::UnexpectedResponse { status: 404, .. }));
     }
 
     #[test]

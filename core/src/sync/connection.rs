@@ -124,11 +124,7 @@ pub struct ConnectionMachine {
 
 impl ConnectionMachine {
     pub fn new(config: ConnectionConfig) -> Self {
-        ConnectionMachine {
-            config,
-            state: ConnectionState::Offline,
-            wake_at_ms: None,
-        }
+        ConnectionMachine { config, state: ConnectionState::Offline, wake_at_ms: None }
     }
 
     pub fn state(&self) -> ConnectionState {
@@ -180,10 +176,9 @@ impl ConnectionMachine {
                         self.wake_at_ms = None;
                         vec![A::OpenConnection { attempt }]
                     }
-                    S::Connected | S::OfflineBatchMode => vec![
-                        A::SyncQueue,
-                        self.wake_after(now_ms, self.config.background_sync_interval_ms),
-                    ],
+                    S::Connected | S::OfflineBatchMode => {
+                        vec![A::SyncQueue, self.wake_after(now_ms, self.config.background_sync_interval_ms)]
+                    }
                     S::Offline => {
                         self.wake_at_ms = None;
                         Vec::new()
@@ -217,12 +212,7 @@ impl ConnectionMachine {
     }
 
     /// Waits for reconnect attempt `attempt` (1-based), or gives up for batch mode past the maximum.
-    fn schedule_attempt(
-        &mut self,
-        attempt: u32,
-        now_ms: u64,
-        random: u64,
-    ) -> Vec<ConnectionAction> {
+    fn schedule_attempt(&mut self, attempt: u32, now_ms: u64, random: u64) -> Vec<ConnectionAction> {
         if attempt > self.config.max_reconnect_attempts {
             let mut actions = self.enter(ConnectionState::OfflineBatchMode);
             actions.push(ConnectionAction::SwitchToBatchMode);
@@ -230,10 +220,7 @@ impl ConnectionMachine {
             actions.push(self.wake_after(now_ms, self.config.background_sync_interval_ms));
             return actions;
         }
-        let delay = self
-            .config
-            .schedule
-            .delay_ms(attempt.saturating_sub(1), random);
+        let delay = self.config.schedule.delay_ms(attempt.saturating_sub(1), random);
         let mut actions = self.enter(ConnectionState::Reconnecting { attempt });
         actions.push(self.wake_after(now_ms, delay));
         actions

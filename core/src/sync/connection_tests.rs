@@ -26,24 +26,11 @@ fn wake_at(actions: &[ConnectionAction]) -> Option<u64> {
 
 #[test]
 fn labels_are_the_contracts_words() {
-    let labels: Vec<String> = [
-        S::Connected,
-        S::Reconnecting { attempt: 4 },
-        S::Offline,
-        S::OfflineBatchMode,
-    ]
-    .iter()
-    .map(ToString::to_string)
-    .collect();
-    assert_eq!(
-        labels,
-        [
-            "Connected",
-            "Reconnecting",
-            "Offline",
-            "Offline - Batch Mode"
-        ]
-    );
+    let labels: Vec<String> = [S::Connected, S::Reconnecting { attempt: 4 }, S::Offline, S::OfflineBatchMode]
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(labels, ["Connected", "Reconnecting", "Offline", "Offline - Batch Mode"]);
 }
 
 #[test]
@@ -52,23 +39,14 @@ fn going_online_opens_at_once_and_connecting_syncs() {
     assert_eq!(m.state(), S::Offline);
     assert_eq!(
         m.handle(I::GoOnline { now_ms: T0 }),
-        vec![
-            A::ShowState {
-                state: S::Reconnecting { attempt: 1 }
-            },
-            A::OpenConnection { attempt: 1 },
-        ]
+        vec![A::ShowState { state: S::Reconnecting { attempt: 1 } }, A::OpenConnection { attempt: 1 },]
     );
     assert_eq!(
         m.handle(I::Connected { now_ms: T0 + 10 }),
         vec![
-            A::ShowState {
-                state: S::Connected
-            },
+            A::ShowState { state: S::Connected },
             A::SyncQueue,
-            A::WakeAt {
-                at_ms: T0 + 10 + BACKGROUND_SYNC_INTERVAL_MS
-            },
+            A::WakeAt { at_ms: T0 + 10 + BACKGROUND_SYNC_INTERVAL_MS },
         ]
     );
 }
@@ -78,79 +56,38 @@ fn background_sync_runs_every_interval_while_connected() {
     let mut m = connected_machine();
     let due = T0 + BACKGROUND_SYNC_INTERVAL_MS;
     // An early timer only re-arms.
-    assert_eq!(
-        m.handle(I::WakeUp { now_ms: due - 1 }),
-        vec![A::WakeAt { at_ms: due }]
-    );
+    assert_eq!(m.handle(I::WakeUp { now_ms: due - 1 }), vec![A::WakeAt { at_ms: due }]);
     assert_eq!(
         m.handle(I::WakeUp { now_ms: due }),
-        vec![
-            A::SyncQueue,
-            A::WakeAt {
-                at_ms: due + BACKGROUND_SYNC_INTERVAL_MS
-            }
-        ]
+        vec![A::SyncQueue, A::WakeAt { at_ms: due + BACKGROUND_SYNC_INTERVAL_MS }]
     );
 }
 
 #[test]
 fn a_lost_connection_reconnects_after_the_backoff() {
     let mut m = connected_machine();
-    let actions = m.handle(I::ConnectionLost {
-        now_ms: T0,
-        random: 0,
-    });
-    assert_eq!(
-        actions,
-        vec![
-            A::ShowState {
-                state: S::Reconnecting { attempt: 1 }
-            },
-            A::WakeAt { at_ms: T0 + 250 },
-        ]
-    );
+    let actions = m.handle(I::ConnectionLost { now_ms: T0, random: 0 });
+    assert_eq!(actions, vec![A::ShowState { state: S::Reconnecting { attempt: 1 } }, A::WakeAt { at_ms: T0 + 250 },]);
     // Not yet due: nothing is opened.
-    assert_eq!(
-        m.handle(I::WakeUp { now_ms: T0 + 249 }),
-        vec![A::WakeAt { at_ms: T0 + 250 }]
-    );
-    assert_eq!(
-        m.handle(I::WakeUp { now_ms: T0 + 250 }),
-        vec![A::OpenConnection { attempt: 1 }]
-    );
+    assert_eq!(m.handle(I::WakeUp { now_ms: T0 + 249 }), vec![A::WakeAt { at_ms: T0 + 250 }]);
+    assert_eq!(m.handle(I::WakeUp { now_ms: T0 + 250 }), vec![A::OpenConnection { attempt: 1 }]);
     // A second wake-up while the attempt is in flight does nothing.
     assert!(m.handle(I::WakeUp { now_ms: T0 + 260 }).is_empty());
-    let actions = m.handle(I::ReconnectFailed {
-        now_ms: T0 + 300,
-        random: u64::MAX,
-    });
+    let actions = m.handle(I::ReconnectFailed { now_ms: T0 + 300, random: u64::MAX });
     assert_eq!(
         actions,
-        vec![
-            A::ShowState {
-                state: S::Reconnecting { attempt: 2 }
-            },
-            A::WakeAt {
-                at_ms: T0 + 300 + 1000
-            },
-        ]
+        vec![A::ShowState { state: S::Reconnecting { attempt: 2 } }, A::WakeAt { at_ms: T0 + 300 + 1000 },]
     );
 }
 
 #[test]
 fn reconnecting_then_connected_resets_the_attempts() {
     let mut m = connected_machine();
-    m.handle(I::ConnectionLost {
-        now_ms: T0,
-        random: 0,
-    });
+    m.handle(I::ConnectionLost { now_ms: T0, random: 0 });
     m.handle(I::WakeUp { now_ms: T0 + 500 });
     m.handle(I::Connected { now_ms: T0 + 600 });
     assert_eq!(m.state(), S::Connected);
-    let actions = m.handle(I::ConnectionLost {
-        now_ms: T0 + 700,
-        random: 0,
-    });
+    let actions = m.handle(I::ConnectionLost { now_ms: T0 + 700, random: 0 });
     assert_eq!(m.state(), S::Reconnecting { attempt: 1 });
     assert_eq!(wake_at(&actions), Some(T0 + 700 + 250));
 }
@@ -159,81 +96,47 @@ fn reconnecting_then_connected_resets_the_attempts() {
 fn stale_inputs_change_nothing() {
     let mut m = connected_machine();
     let before = m.clone();
-    assert!(
-        m.handle(I::ReconnectFailed {
-            now_ms: T0,
-            random: 1
-        })
-        .is_empty()
-    );
+    assert!(m.handle(I::ReconnectFailed { now_ms: T0, random: 1 }).is_empty());
     assert!(m.handle(I::GoOnline { now_ms: T0 }).is_empty());
     assert!(m.handle(I::Connected { now_ms: T0 }).is_empty());
     assert_eq!(m, before);
     // A failure reported while the machine still waits for its wake-up is not an attempt's failure.
-    m.handle(I::ConnectionLost {
-        now_ms: T0,
-        random: 0,
-    });
-    assert!(
-        m.handle(I::ReconnectFailed {
-            now_ms: T0,
-            random: 0
-        })
-        .is_empty()
-    );
+    m.handle(I::ConnectionLost { now_ms: T0, random: 0 });
+    assert!(m.handle(I::ReconnectFailed { now_ms: T0, random: 0 }).is_empty());
     assert_eq!(m.state(), S::Reconnecting { attempt: 1 });
 }
 
 #[test]
 fn going_offline_closes_and_stops_waking() {
     let mut m = connected_machine();
-    assert_eq!(
-        m.handle(I::UserGoOffline),
-        vec![A::ShowState { state: S::Offline }, A::CloseConnection]
-    );
+    assert_eq!(m.handle(I::UserGoOffline), vec![A::ShowState { state: S::Offline }, A::CloseConnection]);
     assert_eq!(m.wake_at_ms(), None);
     assert!(m.handle(I::WakeUp { now_ms: u64::MAX }).is_empty());
     assert!(m.handle(I::UserGoOffline).is_empty());
     // An attempt that was under way and succeeds anyway is closed.
-    assert_eq!(
-        m.handle(I::Connected { now_ms: T0 }),
-        vec![A::CloseConnection]
-    );
+    assert_eq!(m.handle(I::Connected { now_ms: T0 }), vec![A::CloseConnection]);
     assert_eq!(m.state(), S::Offline);
 }
 
 #[test]
 fn batch_mode_syncs_by_batch_every_interval_and_can_go_online_again() {
-    let config = ConnectionConfig {
-        max_reconnect_attempts: 0,
-        ..ConnectionConfig::default()
-    };
+    let config = ConnectionConfig { max_reconnect_attempts: 0, ..ConnectionConfig::default() };
     let mut m = ConnectionMachine::new(config);
     m.handle(I::GoOnline { now_ms: T0 });
     m.handle(I::Connected { now_ms: T0 });
-    let actions = m.handle(I::ConnectionLost {
-        now_ms: T0,
-        random: 0,
-    });
+    let actions = m.handle(I::ConnectionLost { now_ms: T0, random: 0 });
     assert_eq!(
         actions,
         vec![
-            A::ShowState {
-                state: S::OfflineBatchMode
-            },
+            A::ShowState { state: S::OfflineBatchMode },
             A::SwitchToBatchMode,
             A::SyncQueue,
-            A::WakeAt {
-                at_ms: T0 + BACKGROUND_SYNC_INTERVAL_MS
-            },
+            A::WakeAt { at_ms: T0 + BACKGROUND_SYNC_INTERVAL_MS },
         ]
     );
     let due = T0 + BACKGROUND_SYNC_INTERVAL_MS;
     assert_eq!(m.handle(I::WakeUp { now_ms: due })[0], A::SyncQueue);
-    assert_eq!(
-        m.handle(I::GoOnline { now_ms: due })[1],
-        A::OpenConnection { attempt: 1 }
-    );
+    assert_eq!(m.handle(I::GoOnline { now_ms: due })[1], A::OpenConnection { attempt: 1 });
 }
 
 #[test]
@@ -245,13 +148,7 @@ fn machine_round_trips_as_json() {
     assert_eq!(back, m);
     let input: ConnectionInput =
         serde_json::from_str(r#"{"kind":"connection_lost","now_ms":5,"random":7}"#).expect("input");
-    assert_eq!(
-        input,
-        I::ConnectionLost {
-            now_ms: 5,
-            random: 7
-        }
-    );
+    assert_eq!(input, I::ConnectionLost { now_ms: 5, random: 7 });
 }
 
 proptest! {

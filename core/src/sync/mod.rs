@@ -20,8 +20,8 @@ pub mod rate_limit;
 pub mod routing;
 
 pub use answer::{
-    AnswerContext, AuthStop, BatchAnswer, BatchOutcome, EventError, EventFailure, EventResult,
-    NextStep, SentEvent, react_to_answer,
+    AnswerContext, AuthStop, BatchAnswer, BatchOutcome, EventError, EventFailure, EventResult, NextStep, SentEvent,
+    react_to_answer,
 };
 pub use backoff::BackoffSchedule;
 pub use batch::{BatchPlan, QueuedItem, plan_batches};

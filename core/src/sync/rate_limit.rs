@@ -25,20 +25,14 @@ pub struct BatchRateLimit {
 
 impl Default for BatchRateLimit {
     fn default() -> Self {
-        BatchRateLimit {
-            min_interval_ms: MIN_BATCH_INTERVAL_MS,
-            last_sent_ms: None,
-        }
+        BatchRateLimit { min_interval_ms: MIN_BATCH_INTERVAL_MS, last_sent_ms: None }
     }
 }
 
 impl BatchRateLimit {
     /// A limit of one batch per `min_interval_ms`, with nothing sent yet.
     pub fn new(min_interval_ms: u64) -> Self {
-        BatchRateLimit {
-            min_interval_ms,
-            last_sent_ms: None,
-        }
+        BatchRateLimit { min_interval_ms, last_sent_ms: None }
     }
 
     /// May a batch go at `now_ms`? If not, says when it may.
@@ -49,14 +43,8 @@ impl BatchRateLimit {
         let Some(last) = self.last_sent_ms else {
             return Ok(());
         };
-        let next = last
-            .saturating_add(self.min_interval_ms)
-            .min(now_ms.saturating_add(self.min_interval_ms));
-        if now_ms >= next {
-            Ok(())
-        } else {
-            Err(WaitUntil { at_ms: next })
-        }
+        let next = last.saturating_add(self.min_interval_ms).min(now_ms.saturating_add(self.min_interval_ms));
+        if now_ms >= next { Ok(()) } else { Err(WaitUntil { at_ms: next }) }
     }
 
     /// Records that a batch went at `now_ms`.

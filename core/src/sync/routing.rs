@@ -30,19 +30,8 @@ pub struct RouteContext {
 
 impl RouteContext {
     /// A context with the contract's queue cap.
-    pub fn new(
-        has_team: bool,
-        has_project_identity: bool,
-        connection: ConnectionState,
-        queue_len: usize,
-    ) -> Self {
-        RouteContext {
-            has_team,
-            has_project_identity,
-            connection,
-            queue_len,
-            queue_cap: QUEUE_CAP,
-        }
+    pub fn new(has_team: bool, has_project_identity: bool, connection: ConnectionState, queue_len: usize) -> Self {
+        RouteContext { has_team, has_project_identity, connection, queue_len, queue_cap: QUEUE_CAP }
     }
 }
 
@@ -86,25 +75,19 @@ pub enum RefuseReason {
 /// connected and to the queue in any other connection state.
 pub fn route(ctx: &RouteContext) -> Route {
     if ctx.queue_len >= ctx.queue_cap {
-        return Route::Refuse {
-            reason: RefuseReason::QueueFull { cap: ctx.queue_cap },
-        };
+        return Route::Refuse { reason: RefuseReason::QueueFull { cap: ctx.queue_cap } };
     }
     if !ctx.has_team {
-        return Route::Hold {
-            reason: HoldReason::NoTeam,
-        };
+        return Route::Hold { reason: HoldReason::NoTeam };
     }
     if !ctx.has_project_identity {
-        return Route::Hold {
-            reason: HoldReason::NoProjectIdentity,
-        };
+        return Route::Hold { reason: HoldReason::NoProjectIdentity };
     }
     match ctx.connection {
         ConnectionState::Connected => Route::Live,
-        ConnectionState::Reconnecting { .. }
-        | ConnectionState::Offline
-        | ConnectionState::OfflineBatchMode => Route::Queue,
+        ConnectionState::Reconnecting { .. } | ConnectionState::Offline | ConnectionState::OfflineBatchMode => {
+            Route::Queue
+        }
     }
 }
 
@@ -123,71 +106,39 @@ mod tests {
 
     #[test]
     fn not_connected_queues() {
-        for state in [
-            ConnectionState::Reconnecting { attempt: 3 },
-            ConnectionState::Offline,
-            ConnectionState::OfflineBatchMode,
-        ] {
+        for state in
+            [ConnectionState::Reconnecting { attempt: 3 }, ConnectionState::Offline, ConnectionState::OfflineBatchMode]
+        {
             assert_eq!(route(&ready(state)), Route::Queue, "{state}");
         }
     }
 
     #[test]
     fn no_team_holds_even_when_connected() {
-        let ctx = RouteContext {
-            has_team: false,
-            ..ready(ConnectionState::Connected)
-        };
-        assert_eq!(
-            route(&ctx),
-            Route::Hold {
-                reason: HoldReason::NoTeam
-            }
-        );
+        let ctx = RouteContext { has_team: false, ..ready(ConnectionState::Connected) };
+        assert_eq!(route(&ctx), Route::Hold { reason: HoldReason::NoTeam });
     }
 
     #[test]
     fn no_project_identity_holds() {
-        let ctx = RouteContext {
-            has_project_identity: false,
-            ..ready(ConnectionState::Offline)
-        };
-        assert_eq!(
-            route(&ctx),
-            Route::Hold {
-                reason: HoldReason::NoProjectIdentity
-            }
-        );
+        let ctx = RouteContext { has_project_identity: false, ..ready(ConnectionState::Offline) };
+        assert_eq!(route(&ctx), Route::Hold { reason: HoldReason::NoProjectIdentity });
     }
 
     #[test]
     fn full_queue_refuses_before_anything_else() {
         let ctx = RouteContext::new(false, false, ConnectionState::Connected, QUEUE_CAP);
-        assert_eq!(
-            route(&ctx),
-            Route::Refuse {
-                reason: RefuseReason::QueueFull { cap: QUEUE_CAP }
-            }
-        );
+        assert_eq!(route(&ctx), Route::Refuse { reason: RefuseReason::QueueFull { cap: QUEUE_CAP } });
         let below = RouteContext::new(true, true, ConnectionState::Connected, QUEUE_CAP - 1);
         assert_eq!(route(&below), Route::Live);
     }
 
     #[test]
     fn serialises_as_tagged_snake_case_json() {
-        let json = serde_json::to_string(&Route::Hold {
-            reason: HoldReason::NoTeam,
-        })
-        .expect("serialise");
+        let json = serde_json::to_string(&Route::Hold { reason: HoldReason::NoTeam }).expect("serialise");
         assert_eq!(json, r#"{"kind":"hold","reason":"no_team"}"#);
         let refuse: Route =
-            serde_json::from_str(r#"{"kind":"refuse","reason":{"kind":"queue_full","cap":3}}"#)
-                .expect("deserialise");
-        assert_eq!(
-            refuse,
-            Route::Refuse {
-                reason: RefuseReason::QueueFull { cap: 3 }
-            }
-        );
+            serde_json::from_str(r#"{"kind":"refuse","reason":{"kind":"queue_full","cap":3}}"#).expect("deserialise");
+        assert_eq!(refuse, Route::Refuse { reason: RefuseReason::QueueFull { cap: 3 } });
     }
 }

@@ -17,7 +17,9 @@ pub enum Lane {
 pub enum LaneError {
     #[error("unknown lane `{0}`: expected one of planned, doing, for_review, done")]
     Unknown(String),
-    #[error("illegal move {from} -> {to}: allowed are planned->doing, doing->for_review, for_review->done, for_review->doing (use --force for any other)")]
+    #[error(
+        "illegal move {from} -> {to}: allowed are planned->doing, doing->for_review, for_review->done, for_review->doing (use --force for any other)"
+    )]
     IllegalMove { from: Lane, to: Lane },
 }
 
@@ -57,10 +59,7 @@ impl Lane {
 impl FromStr for Lane {
     type Err = LaneError;
     fn from_str(s: &str) -> Result<Self, LaneError> {
-        Lane::ALL
-            .into_iter()
-            .find(|lane| lane.as_str() == s)
-            .ok_or_else(|| LaneError::Unknown(s.to_string()))
+        Lane::ALL.into_iter().find(|lane| lane.as_str() == s).ok_or_else(|| LaneError::Unknown(s.to_string()))
     }
 }
 

@@ -1,5 +1,23 @@
 //! The workflow model: lanes, tasks.md and WP files, the dependency graph, feature completion.
+//!
+//! Everything here works on text the host read and returns text for the host to write; nothing
+//! touches a file. Errors name the place: the file label the caller passed, the line, the WP id
+//! and the field.
 
+pub mod feature;
+pub mod frontmatter;
+pub mod graph;
 pub mod lane;
+mod markdown;
+pub mod tasks_md;
 
+#[cfg(test)]
+mod fixture_tests;
+
+pub use feature::{
+    DependencyMismatch, FeatureError, FeatureMeta, FeatureMetaError, FeaturePlan, FeatureWp, LoadedWpFile,
+};
+pub use frontmatter::{FrontmatterError, WpFile, activity_line};
+pub use graph::{DependencyGraph, GraphError};
 pub use lane::{Lane, LaneError};
+pub use tasks_md::{PlannedWp, Subtask, SubtaskChange, TasksError, TasksPlan, parse_tasks_md, set_subtask_done};

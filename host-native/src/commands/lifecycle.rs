@@ -148,7 +148,10 @@ pub fn merge(app: &App) -> Result<Report> {
     let target = feature.target_branch(&project.root)?;
     let current = git::current_branch(&project.root)?;
     if current != target {
-        return Err(invalid(format!("merge runs on the target branch {target}; {} is on {current}", project.root.display())));
+        return Err(invalid(format!(
+            "merge runs on the target branch {target}; {} is on {current}",
+            project.root.display()
+        )));
     }
     let order = feature.plan.graph.topological_order();
     let lanes = feature.plan.lanes();

@@ -18,7 +18,14 @@ pub fn status() -> Result<Report> {
     let connection = ConnectionState::Offline;
     let seconds = |s: Option<i64>| s.map(|s| rfc3339_seconds(s.max(0) as u64 * 1000));
     let (len, held, dead, refused, oldest, last_sync) = match &summary {
-        Some(s) => (s.len, s.held_for_login, s.dead_letters, s.refused_total, seconds(s.oldest_enqueued_at), seconds(s.last_sync_at)),
+        Some(s) => (
+            s.len,
+            s.held_for_login,
+            s.dead_letters,
+            s.refused_total,
+            seconds(s.oldest_enqueued_at),
+            seconds(s.last_sync_at),
+        ),
         None => (0, 0, 0, 0, None, None),
     };
     let auth = match &session {
@@ -28,7 +35,10 @@ pub fn status() -> Result<Report> {
     let mut lines = vec![
         format!("Connection:   {connection}"),
         format!("Auth:         {auth}"),
-        format!("Queue:        {len} event(s) waiting{}", oldest.as_ref().map(|o| format!(", oldest queued {o}")).unwrap_or_default()),
+        format!(
+            "Queue:        {len} event(s) waiting{}",
+            oldest.as_ref().map(|o| format!(", oldest queued {o}")).unwrap_or_default()
+        ),
         format!("Last sync:    {}", last_sync.clone().unwrap_or_else(|| "never".into())),
         format!("State folder: {}", state.root().display()),
     ];
@@ -72,7 +82,14 @@ pub fn queue() -> Result<Report> {
             .iter()
             .map(|e| {
                 let text = |k: &str| e[k].as_str().unwrap_or("").to_string();
-                format!("{:>6}  {}  {:<18} {:<10} {}", e["lamport_clock"], text("event_id"), text("event_type"), text("aggregate_id"), text("timestamp"))
+                format!(
+                    "{:>6}  {}  {:<18} {:<10} {}",
+                    e["lamport_clock"],
+                    text("event_id"),
+                    text("event_type"),
+                    text("aggregate_id"),
+                    text("timestamp")
+                )
             })
             .collect::<Vec<_>>()
             .join("\n")
