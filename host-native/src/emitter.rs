@@ -30,6 +30,8 @@ pub struct Emitter {
     factory: EventFactory,
     /// Where `sync status` and the [Offline] line come from; no network is touched here.
     logged_in: bool,
+    /// Opened on first use and kept: opening SQLite costs more than a whole emission.
+    queue: Option<OfflineQueue>,
     pub quiet: bool,
 }
 
@@ -61,7 +63,7 @@ impl Emitter {
         let session = credentials::read_session(&state);
         let team_slug = session.as_ref().map(|s| s.team_slug.clone()).unwrap_or_else(|| "local".into());
         let factory = EventFactory::new(Identity { node_id: local_node_id(), team_slug, project });
-        Emitter { state, factory, logged_in: session.is_some(), quiet: false }
+        Emitter { state, factory, logged_in: session.is_some(), queue: None, quiet: false }
     }
 
     pub fn causation_id(&mut self) -> Option<String> {
@@ -98,7 +100,10 @@ impl Emitter {
     fn try_emit(&mut self, drafts: Vec<Draft>, report: &mut EmitReport) -> Result<Option<AppendOutcome>> {
         self.state.ensure()?;
         let mut locked = LockedClock::acquire(&self.state)?;
-        let mut queue = OfflineQueue::open(&self.state.queue_db())?;
+        let queue = match &mut self.queue {
+            Some(queue) => queue,
+            empty => empty.insert(OfflineQueue::open(&self.state.queue_db())?),
+        };
         if let Some(warning) = locked.warning.take() {
             report.warnings.push(warning);
         }

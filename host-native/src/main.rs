@@ -1,20 +1,9 @@
 //! `spec-kitty`: the command-line host of spec-kitty-core.
 
-mod app;
-mod cli;
-mod clock_store;
-mod commands;
-mod credentials;
-mod emitter;
-mod feature;
-mod git;
-mod project;
-mod queue;
-mod state;
-
-use app::{App, FailureContext, Report};
 use clap::Parser;
-use cli::{AgentCommand, Cli, Command, Common, FeatureCommand, SubtaskStatus, SyncCommand, TasksCommand};
+use spec_kitty::app::{App, FailureContext, Report};
+use spec_kitty::cli::{AgentCommand, Cli, Command, Common, FeatureCommand, SubtaskStatus, SyncCommand, TasksCommand};
+use spec_kitty::commands;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {

@@ -20,6 +20,11 @@ impl StateDir {
         StateDir { root }
     }
 
+    /// A state folder at an explicit place (benchmarks, embedding).
+    pub fn at(root: impl Into<PathBuf>) -> StateDir {
+        StateDir { root: root.into() }
+    }
+
     pub fn root(&self) -> &Path {
         &self.root
     }
