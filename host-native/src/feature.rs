@@ -2,7 +2,7 @@
 
 use crate::git;
 use crate::project::Project;
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Context, Result, bail};
 use spec_kitty_core::WpId;
 use spec_kitty_core::workflow::feature::{FeatureMeta, FeaturePlan};
 use spec_kitty_core::workflow::frontmatter::WpFile;
@@ -41,7 +41,8 @@ impl Feature {
     pub fn wp_file(&self, wp: &WpId) -> Result<(PathBuf, WpFile)> {
         let Some(entry) = self.plan.work_package(wp) else {
             let known: Vec<String> = self.plan.work_packages.iter().map(|w| w.id().to_string()).collect();
-            bail!("unknown work package {wp} in feature {} (it has {})", self.slug, known.join(", "));
+            let message = format!("unknown work package {wp} in feature {} (it has {})", self.slug, known.join(", "));
+            return Err(crate::app::invalid(message));
         };
         match (&entry.file, self.wp_paths.get(wp)) {
             (Some(loaded), Some(path)) => Ok((path.clone(), loaded.wp_file.clone())),
@@ -69,7 +70,8 @@ pub fn resolve_slug(project: &Project, cwd: &Path, requested: Option<&str>) -> R
         if available.iter().any(|s| s == slug) {
             return Ok(slug.to_string());
         }
-        bail!("no feature `{slug}` in {} (found: {})", project.specs_dir().display(), list(&available));
+        let message = format!("no feature `{slug}` in {} (found: {})", project.specs_dir().display(), list(&available));
+        return Err(crate::app::invalid(message));
     }
     let branch = git::current_branch(cwd).unwrap_or_default();
     let cwd_text = cwd.to_string_lossy();
@@ -85,10 +87,10 @@ pub fn resolve_slug(project: &Project, cwd: &Path, requested: Option<&str>) -> R
     match available.as_slice() {
         [only] => Ok(only.clone()),
         [] => bail!("no features in {}", project.specs_dir().display()),
-        several => Err(anyhow!(
+        several => Err(crate::app::invalid(format!(
             "several features ({}): choose one with --feature SLUG, or run from its branch or folder",
             list(several)
-        )),
+        ))),
     }
 }
 

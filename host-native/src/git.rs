@@ -10,8 +10,10 @@ pub fn run(dir: &Path, args: &[&str]) -> Result<String> {
         Command::new("git").args(args).current_dir(dir).output().context("cannot run git (is it installed?)")?;
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
-        let first = stderr.lines().find(|l| !l.trim().is_empty()).unwrap_or("failed");
-        bail!("git {}: {}", args.join(" "), first.trim());
+        // git's own verdict (`fatal: ...`, `error: ...`), not its progress lines ("Preparing worktree").
+        let lines: Vec<&str> = stderr.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+        let verdict = lines.iter().find(|l| l.starts_with("fatal:") || l.starts_with("error:")).or(lines.last());
+        bail!("git {}: {}", args.join(" "), verdict.copied().unwrap_or("failed"));
     }
     Ok(String::from_utf8_lossy(&output.stdout).trim().to_string())
 }

@@ -1,13 +1,17 @@
 //! `spec-kitty`: the command-line host of spec-kitty-core.
 
 use clap::Parser;
+use clap::error::ErrorKind;
 use spec_kitty::app::{App, FailureContext, Report};
 use spec_kitty::cli::{AgentCommand, Cli, Command, Common, FeatureCommand, SubtaskStatus, SyncCommand, TasksCommand};
 use spec_kitty::commands;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => return usage_error(error),
+    };
     let cwd = std::env::current_dir().unwrap_or_else(|_| ".".into());
     let app = |common: &Common| App { cwd: cwd.clone(), json: common.json, feature: common.feature.clone() };
     let mut failure = FailureContext::default();
@@ -67,4 +71,23 @@ fn print_report(report: &Report, json: bool) {
     } else if !report.human.is_empty() {
         println!("{}", report.human);
     }
+}
+
+/// clap's own errors (an unknown flag, a bad value, a missing argument) as clap prints them; with
+/// `--json` on the line, stdout still carries one JSON document. Help and version print as usual.
+fn usage_error(error: clap::Error) -> ExitCode {
+    let wants_json = std::env::args_os().skip(1).any(|arg| arg == "--json");
+    if wants_json && !matches!(error.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+        let message = if error.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+            "a subcommand or argument is missing (see --help)".to_string()
+        } else {
+            // The error's own paragraph, without the usage and the hint that follow it.
+            let text = error.to_string();
+            let lines: Vec<&str> = text.trim_start().lines().take_while(|line| !line.trim().is_empty()).collect();
+            lines.iter().map(|line| line.trim()).collect::<Vec<_>>().join(" ").trim_start_matches("error: ").to_string()
+        };
+        println!("{}", serde_json::json!({"ok": false, "error": message}));
+    }
+    let _ = error.print();
+    ExitCode::from(error.exit_code().clamp(0, 255) as u8)
 }

@@ -1,7 +1,7 @@
 //! The offline queue: SQLite in WAL mode, the contract's `queue` table plus a dead-letter table.
 
 use anyhow::{Context, Result, anyhow};
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use spec_kitty_core::Event;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -29,8 +29,19 @@ CREATE TABLE IF NOT EXISTS dead_letter (
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 ";
 
-/// How long a writer waits for another process's transaction before giving up.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a writer waits for another process's transaction before giving up: 10 s, or the
+/// milliseconds in the environment variable `SPEC_KITTY_QUEUE_BUSY_TIMEOUT_MS` (used by the tests
+/// of a locked queue, so that they do not wait 10 s).
+const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+pub const BUSY_TIMEOUT_ENV: &str = "SPEC_KITTY_QUEUE_BUSY_TIMEOUT_MS";
+
+fn busy_timeout() -> Duration {
+    std::env::var(BUSY_TIMEOUT_ENV)
+        .ok()
+        .and_then(|ms| ms.trim().parse::<u64>().ok())
+        .map(Duration::from_millis)
+        .unwrap_or(DEFAULT_BUSY_TIMEOUT)
+}
 
 pub struct OfflineQueue {
     conn: Connection,
@@ -58,7 +69,7 @@ impl OfflineQueue {
     pub fn open(path: &Path) -> Result<OfflineQueue> {
         let label = path.display();
         let conn = Connection::open(path).with_context(|| format!("cannot open {label}"))?;
-        conn.busy_timeout(BUSY_TIMEOUT).with_context(|| format!("cannot configure {label}"))?;
+        conn.busy_timeout(busy_timeout()).with_context(|| format!("cannot configure {label}"))?;
         conn.pragma_update(None, "journal_mode", "WAL").map_err(|e| describe(path, e))?;
         // FULL: a commit is on disk before the command reports success.
         conn.pragma_update(None, "synchronous", "FULL").map_err(|e| describe(path, e))?;
@@ -104,7 +115,10 @@ impl OfflineQueue {
         enqueued_at: i64,
         cap: usize,
     ) -> rusqlite::Result<AppendOutcome> {
-        let tx = self.conn.transaction()?;
+        // IMMEDIATE: take the write lock first, waiting up to the busy timeout. A deferred
+        // transaction that reads and then writes gets SQLITE_BUSY at once, without waiting, when
+        // another connection holds the write lock.
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let len: i64 = tx.query_row("SELECT COUNT(*) FROM queue", [], |row| row.get(0))?;
         let room = cap.saturating_sub(len as usize);
         let queued = events.len().min(room);
@@ -166,7 +180,7 @@ fn describe(path: &Path, error: rusqlite::Error) -> anyhow::Error {
             "{label} is not a readable queue (corrupt or not SQLite); it was left untouched: move it aside to start a new queue"
         ),
         Some(DatabaseBusy) | Some(DatabaseLocked) => {
-            anyhow!("{label} is locked by another process (waited {}s)", BUSY_TIMEOUT.as_secs())
+            anyhow!("{label} is locked by another process (waited {} ms)", busy_timeout().as_millis())
         }
         Some(ReadOnly) | Some(CannotOpen) | Some(PermissionDenied) => anyhow!("{label} cannot be written: {error}"),
         _ => anyhow!("{label}: {error}"),
