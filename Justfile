@@ -18,6 +18,7 @@ wasm:
 bench:
     cargo bench -p spec-kitty-core
     cargo bench -p spec-kitty
+    node host-wasm/bench/build_validate.mjs --native
 
 # The full workflow on the embedded example feature, in a temporary repository.
 demo:

@@ -1,0 +1,14 @@
+//! The board: an event stream folded into per-WP state.
+
+use crate::convert;
+use spec_kitty_core::Event;
+use spec_kitty_core::board::Board;
+use wasm_bindgen::prelude::*;
+
+/// Folds events (envelopes, in any order, duplicates allowed) into the board. Throws an `Error`
+/// naming the first event that is not an envelope (`events[3].payload: ...`).
+#[wasm_bindgen(js_name = foldBoard, unchecked_return_type = "Board")]
+pub fn fold_board(#[wasm_bindgen(unchecked_param_type = "Envelope[]")] events: JsValue) -> Result<JsValue, JsValue> {
+    let events: Vec<Event> = convert::from_js("events", &events)?;
+    convert::to_js(&Board::from_events(&events))
+}

@@ -1,0 +1,423 @@
+
+// ---------------------------------------------------------------------------------------------
+// Conventions
+//
+// - Domain objects (envelopes, payloads, boards, plans, answers) keep the wire's snake_case keys;
+//   the binding's own arguments and contexts are camelCase (`nodeId`, `nowMs`, `entropyHex`).
+// - Errors: a wrong input THROWS a JS `Error` (never a crash of the module) whose one-line message
+//   starts with the field at fault, e.g.
+//     `payload.new_status: unknown variant `review`, expected one of ...`
+//     `invalid WPCreated event: /payload/title: "" is shorter than 1 character`
+//     `context.nodeId: malformed node id `XYZ`: expected 12 lowercase hex characters`
+//   An event refused by the schema also carries the list of failed rules as `error.issues`.
+//   `validateEvent` alone never throws: it returns the failed rules (`[]` when valid).
+// - Time is Unix milliseconds; entropy is hex text (`entropyHex`, the core keeps the low 80 bits);
+//   both are read from `Date.now()` and `crypto.getRandomValues` when left out.
+// - Integers are JS numbers: values beyond Number.MAX_SAFE_INTEGER (2^53 - 1) are refused on input
+//   and cannot be represented exactly on output. 64-bit random values (`Random`) may be a bigint or
+//   hex text instead.
+// ---------------------------------------------------------------------------------------------
+
+/** `WP` followed by two digits, like `WP01`. */
+export type WpId = string;
+export type Lane = "planned" | "doing" | "for_review" | "done";
+export type EventType =
+  | "WPStatusChanged"
+  | "WPCreated"
+  | "WPAssigned"
+  | "FeatureCreated"
+  | "FeatureCompleted"
+  | "HistoryAdded"
+  | "ErrorLogged"
+  | "DependencyResolved";
+export type AggregateType = "WorkPackage" | "Feature";
+
+/** The project an event belongs to, from `.kittify/config.yaml`. */
+export interface ProjectIdentity {
+  uuid: string;
+  slug: string;
+}
+
+/** Who emits: the machine (`nodeId`, see `nodeId()`), the team (`local` before login) and the project. */
+export interface IdentityInput {
+  nodeId: string;
+  teamSlug: string;
+  project?: ProjectIdentity | null;
+}
+
+/** The identity as the core holds it. */
+export interface Identity {
+  node_id: string;
+  team_slug: string;
+  project: ProjectIdentity | null;
+}
+
+/** When, with what entropy, and because of what an event is built. */
+export interface BuildOptions {
+  /** Unix milliseconds; default `Date.now()`. */
+  nowMs?: number;
+  /** Up to 32 hex digits (the low 80 bits make the ULID's random part); default 80 fresh random bits. */
+  entropyHex?: string;
+  /** The ULID of the event or action that caused this one. */
+  causationId?: string | null;
+}
+
+/** Everything a free builder needs besides the payload. */
+export interface BuildContext extends IdentityInput, BuildOptions {
+  /**
+   * A `LamportClock`, ticked in place when (and only when) the event is built, or the clock's current
+   * value as a number (the event then carries `value + 1`).
+   */
+  lamportClock: LamportClock | number;
+}
+
+// Payloads as builders take them: keys with a default may be left out.
+export interface WpStatusChangedInput {
+  wp_id: WpId;
+  previous_status: Lane;
+  new_status: Lane;
+  /** Default `"user"`; or the agent that made the change. */
+  changed_by?: string;
+  feature_slug?: string;
+}
+export interface WpCreatedInput {
+  wp_id: WpId;
+  title: string;
+  /** Default `[]`. */
+  dependencies?: WpId[];
+  feature_slug: string;
+}
+export type AssignmentPhase = "implementation" | "review";
+export interface WpAssignedInput {
+  wp_id: WpId;
+  agent_id: string;
+  phase: AssignmentPhase;
+  /** Default 0. */
+  retry_count?: number;
+}
+export interface FeatureCreatedInput {
+  /** `NNN-slug`, like `028-cli-event-emission-sync`. */
+  feature_slug: string;
+  /** Three digits, as a string: `"028"`. */
+  feature_number: string;
+  target_branch: string;
+  wp_count: number;
+  created_at?: string;
+}
+export interface FeatureCompletedInput {
+  feature_slug: string;
+  total_wps: number;
+  completed_at?: string;
+  /** Like `"123.4s"`. */
+  total_duration?: string;
+}
+export type HistoryEntryType = "note" | "review" | "error" | "comment";
+export interface HistoryAddedInput {
+  wp_id: WpId;
+  entry_type: HistoryEntryType;
+  entry_content: string;
+  /** Default `"user"`. */
+  author?: string;
+}
+export type ErrorType = "validation" | "runtime" | "network" | "auth" | "unknown";
+export interface ErrorLoggedInput {
+  wp_id?: WpId;
+  error_type: ErrorType;
+  error_message: string;
+  stack_trace?: string;
+  agent_id?: string;
+}
+export type ResolutionType = "completed" | "skipped" | "merged";
+export interface DependencyResolvedInput {
+  /** The dependent work package, which the resolution unblocks. */
+  wp_id: WpId;
+  dependency_wp_id: WpId;
+  resolution_type: ResolutionType;
+}
+export type AnyPayload =
+  | WpStatusChangedInput
+  | WpCreatedInput
+  | WpAssignedInput
+  | FeatureCreatedInput
+  | FeatureCompletedInput
+  | HistoryAddedInput
+  | ErrorLoggedInput
+  | DependencyResolvedInput;
+
+// Payloads as envelopes carry them: defaults filled in, absent optionals left out.
+export type WpStatusChangedPayload = WpStatusChangedInput & { changed_by: string };
+export type WpCreatedPayload = WpCreatedInput & { dependencies: WpId[] };
+export type WpAssignedPayload = WpAssignedInput & { retry_count: number };
+export type FeatureCreatedPayload = FeatureCreatedInput;
+export type FeatureCompletedPayload = FeatureCompletedInput;
+export type HistoryAddedPayload = HistoryAddedInput & { author: string };
+export type ErrorLoggedPayload = ErrorLoggedInput;
+export type DependencyResolvedPayload = DependencyResolvedInput;
+export type Payload =
+  | WpStatusChangedPayload
+  | WpCreatedPayload
+  | WpAssignedPayload
+  | FeatureCreatedPayload
+  | FeatureCompletedPayload
+  | HistoryAddedPayload
+  | ErrorLoggedPayload
+  | DependencyResolvedPayload;
+
+/** An event, with its keys in the contract's order (JSON.stringify writes them so). */
+export interface Envelope<P extends Payload = Payload> {
+  /** ULID: 26 Crockford base32 characters. */
+  event_id: string;
+  event_type: EventType;
+  /** The WP id, the feature slug, or `"error"` for an ErrorLogged without WP. */
+  aggregate_id: string;
+  aggregate_type: AggregateType;
+  payload: P;
+  /** 12 lowercase hex characters. */
+  node_id: string;
+  lamport_clock: number;
+  causation_id: string | null;
+  /** RFC 3339 UTC with milliseconds; informational only. */
+  timestamp: string;
+  team_slug: string;
+  project_uuid?: string;
+  project_slug?: string;
+}
+
+/** One failed schema rule: where (a JSON pointer such as `/payload/title`) and what is wrong. */
+export interface ValidationIssue {
+  field: string;
+  message: string;
+}
+
+/** What builders throw: an `Error`; when the schema refused the event, also the failed rules. */
+export interface BuildError extends Error {
+  issues?: ValidationIssue[];
+}
+
+/** `clock.json`. */
+export interface ClockJson {
+  value: number;
+  node_id: string;
+  /** RFC 3339 UTC to the second. */
+  updated_at: string;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Board
+// ---------------------------------------------------------------------------------------------
+
+export interface HistoryItem {
+  event_id: string;
+  lamport_clock: number;
+  node_id: string;
+  event_type: EventType;
+  summary: string;
+}
+export interface WpCard {
+  wp_id: WpId;
+  title: string | null;
+  feature_slug: string | null;
+  lane: Lane;
+  dependencies: WpId[];
+  assignee: string | null;
+  history: HistoryItem[];
+}
+export interface FeatureCard {
+  feature_slug: string;
+  target_branch: string | null;
+  wp_count: number | null;
+  completed: boolean;
+}
+/** Events folded in total order (lamport_clock, node_id, event_id), deduplicated by event_id. */
+export interface Board {
+  work_packages: Record<WpId, WpCard>;
+  features: Record<string, FeatureCard>;
+  /** Distinct events applied. */
+  events_applied: number;
+  /** The highest Lamport value seen: `receive` it into the local clock. */
+  max_lamport_clock: number;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sync decisions
+// ---------------------------------------------------------------------------------------------
+
+/** A 64-bit random value: a bigint, 1 to 16 hex digits, or an exact integer number. */
+export type Random = bigint | string | number;
+
+/** One queued event, as much as planning needs: its queue row id and its envelope's size in bytes. */
+export interface QueuedItem {
+  id: number;
+  bytes: number;
+}
+/** One batch to send: queue row ids, oldest first. */
+export interface BatchPlan {
+  ids: number[];
+}
+export interface BackoffSchedule {
+  base_ms: number;
+  cap_ms: number;
+}
+export interface EventResult {
+  event_id: string;
+  status: string;
+  error?: string;
+  error_message?: string;
+}
+export interface BatchEventError {
+  event_id: string;
+  error: string;
+}
+/** The server's answer to a batch, as `readBatchAnswer` decodes it from the HTTP exchange. */
+export type BatchAnswer =
+  | { kind: "results"; results: EventResult[] }
+  | { kind: "bad_request"; error?: string; details: BatchEventError[] }
+  | { kind: "unauthorized" }
+  | { kind: "forbidden" }
+  | { kind: "payload_too_large" }
+  | { kind: "too_many_requests"; retry_after_ms: number | null }
+  | { kind: "server_error"; status: number }
+  | { kind: "unexpected_response"; status: number; message: string }
+  | { kind: "network_error"; message: string };
+/** One event of the sent batch, with its retry count as the queue stores it. */
+export interface SentEvent {
+  event_id: string;
+  retry_count: number;
+}
+export interface AnswerContextInput {
+  /** When the answer arrived; default `Date.now()`. */
+  nowMs?: number;
+  /** Failed sends in a row before this one; default 0. */
+  failedSends?: number;
+  /** For the backoff's jitter; default fresh random bits. */
+  random?: Random;
+  /** The batch was sent right after a token refresh; default false. */
+  tokenJustRefreshed?: boolean;
+}
+export interface EventFailure {
+  event_id: string;
+  reason: string;
+}
+export type NextStep =
+  | { kind: "continue" }
+  | { kind: "refresh_token_then_retry" }
+  | { kind: "split_and_retry"; max_events: number }
+  | { kind: "wait_until"; at_ms: number }
+  | { kind: "back_off"; attempt: number; at_ms: number }
+  | { kind: "stop_auth"; reason: "login_required" | "other_team" };
+/** Every sent event lands in exactly one of remove, retry, dead_letter and untouched. */
+export interface BatchOutcome {
+  remove: string[];
+  retry: EventFailure[];
+  dead_letter: EventFailure[];
+  untouched: string[];
+  next: NextStep;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Workflow: tasks.md, WP files, feature folders, the dependency graph
+// ---------------------------------------------------------------------------------------------
+
+export interface Subtask {
+  /** Like `T008`. */
+  id: string;
+  done: boolean;
+  /** Marked `[P]`: can proceed in parallel with its siblings. */
+  parallel: boolean;
+  description: string;
+  line: number;
+}
+/** A `## Work Package WP02: Title (Priority: P0)` section of tasks.md. */
+export interface PlannedWp {
+  id: WpId;
+  title: string;
+  priority: string | null;
+  subtasks: Subtask[];
+  /** Without duplicates, in order of first appearance. */
+  dependencies: WpId[];
+  /** The line of the section heading. */
+  line: number;
+}
+export interface TasksPlan {
+  /** The text of the first `# ` heading. */
+  title: string | null;
+  /** In file order. */
+  work_packages: PlannedWp[];
+}
+/** A WP file: typed frontmatter fields (scalars as text, `null` when missing or empty), keys in file order, and its two parts. */
+export interface WpFileView {
+  work_package_id: WpId;
+  title: string | null;
+  /** `planned` when the file has no `lane`. */
+  lane: Lane;
+  dependencies: WpId[];
+  subtasks: string[];
+  phase: string | null;
+  agent: string | null;
+  assignee: string | null;
+  shell_pid: string | null;
+  review_status: string | null;
+  reviewed_by: string | null;
+  base_branch: string | null;
+  base_commit: string | null;
+  created_at: string | null;
+  keys: string[];
+  /** The YAML text between the `---` lines. */
+  frontmatter: string;
+  /** The Markdown after the closing `---` line. */
+  body: string;
+}
+/** A feature folder as the host read it. */
+export interface FeatureFiles {
+  /** `NNN-slug`. */
+  slug: string;
+  /** The text of tasks.md. */
+  tasksMd: string;
+  /** What errors about tasks.md name as the file; default `tasks.md`. */
+  tasksLabel?: string;
+  /** The files of `tasks/`, each with the name errors give it. */
+  wpFiles?: Array<{ fileName: string; text: string }>;
+}
+export interface GraphView {
+  /** Sorted by id. */
+  work_packages: WpId[];
+  dependencies: Record<WpId, WpId[]>;
+  /** Sorted by id. */
+  dependents: Record<WpId, WpId[]>;
+  /** Every WP after its dependencies; lower ids first among WPs free at the same time. */
+  topological_order: WpId[];
+}
+export interface FeatureWpView {
+  id: WpId;
+  title: string;
+  priority: string | null;
+  /** From its WP file; `planned` without one. */
+  lane: Lane;
+  /** tasks.md's, then any more the WP file's frontmatter adds. */
+  dependencies: WpId[];
+  subtasks: Subtask[];
+  /** The line of its tasks.md heading. */
+  line: number;
+  file_name: string | null;
+}
+/** A WP whose dependencies differ between tasks.md and its file's frontmatter. */
+export interface DependencyMismatch {
+  wp: WpId;
+  in_tasks_md: WpId[];
+  in_frontmatter: WpId[];
+}
+export interface FeaturePlan {
+  slug: string;
+  title: string | null;
+  /** In tasks.md order. */
+  work_packages: FeatureWpView[];
+  /** WPs tasks.md lists but no WP file declares yet (not an error). */
+  missing_wp_files: WpId[];
+  dependency_mismatches: DependencyMismatch[];
+  lanes: Record<WpId, Lane>;
+  /** Planned WPs whose dependencies are all done. */
+  ready_to_start: WpId[];
+  /** At least one WP, and all are done. */
+  complete: boolean;
+  graph: GraphView;
+}

@@ -1,0 +1,192 @@
+//! JSON views of the core's workflow types that have no serde form of their own (a WP file, a
+//! feature plan, a dependency graph): the data their accessors give, as plain objects.
+//!
+//! Pure Rust, no JS: the parity test builds the same views natively and compares them with the WASM
+//! build's byte for byte.
+
+use serde::Serialize;
+use spec_kitty_core::ids::WpId;
+use spec_kitty_core::workflow::{
+    DependencyGraph, DependencyMismatch, FeaturePlan, FeatureWp, Lane, Subtask, TasksError, WpFile, parse_tasks_md,
+};
+use std::collections::BTreeMap;
+
+/// A WP file: its typed frontmatter fields, its keys in file order, and its two parts as text.
+#[derive(Debug, Serialize)]
+pub struct WpFileView<'a> {
+    pub work_package_id: &'a WpId,
+    pub title: Option<String>,
+    pub lane: Lane,
+    pub dependencies: &'a [WpId],
+    pub subtasks: &'a [String],
+    pub phase: Option<String>,
+    pub agent: Option<String>,
+    pub assignee: Option<String>,
+    pub shell_pid: Option<String>,
+    pub review_status: Option<String>,
+    pub reviewed_by: Option<String>,
+    pub base_branch: Option<String>,
+    pub base_commit: Option<String>,
+    pub created_at: Option<String>,
+    pub keys: Vec<&'a str>,
+    /// The YAML text between the `---` lines.
+    pub frontmatter: &'a str,
+    /// The Markdown after the closing `---` line.
+    pub body: &'a str,
+}
+
+impl<'a> WpFileView<'a> {
+    pub fn new(file: &'a WpFile) -> Self {
+        WpFileView {
+            work_package_id: file.work_package_id(),
+            title: file.title(),
+            lane: file.lane(),
+            dependencies: file.dependencies(),
+            subtasks: file.subtasks(),
+            phase: file.phase(),
+            agent: file.agent(),
+            assignee: file.assignee(),
+            shell_pid: file.shell_pid(),
+            review_status: file.review_status(),
+            reviewed_by: file.reviewed_by(),
+            base_branch: file.base_branch(),
+            base_commit: file.base_commit(),
+            created_at: file.created_at(),
+            keys: file.keys().collect(),
+            frontmatter: file.frontmatter(),
+            body: file.body(),
+        }
+    }
+}
+
+/// A dependency graph: each WP's dependencies and dependents, and an order that respects them.
+#[derive(Debug, Serialize)]
+pub struct GraphView<'a> {
+    /// Sorted by id.
+    pub work_packages: Vec<&'a WpId>,
+    pub dependencies: BTreeMap<&'a WpId, &'a [WpId]>,
+    pub dependents: BTreeMap<&'a WpId, &'a [WpId]>,
+    pub topological_order: Vec<WpId>,
+}
+
+impl<'a> GraphView<'a> {
+    pub fn new(graph: &'a DependencyGraph) -> Self {
+        let work_packages: Vec<&WpId> = graph.work_packages().collect();
+        GraphView {
+            dependencies: work_packages.iter().map(|wp| (*wp, graph.dependencies_of(wp))).collect(),
+            dependents: work_packages.iter().map(|wp| (*wp, graph.dependents_of(wp))).collect(),
+            topological_order: graph.topological_order(),
+            work_packages,
+        }
+    }
+}
+
+/// One WP of a feature: its tasks.md section, its lane and file, and its merged dependencies.
+#[derive(Debug, Serialize)]
+pub struct FeatureWpView<'a> {
+    pub id: &'a WpId,
+    pub title: &'a str,
+    pub priority: Option<&'a str>,
+    pub lane: Lane,
+    /// tasks.md's, then any more the WP file's frontmatter adds.
+    pub dependencies: &'a [WpId],
+    pub subtasks: &'a [Subtask],
+    /// The line of its tasks.md heading.
+    pub line: usize,
+    /// The WP file it was read from, if it has one yet.
+    pub file_name: Option<&'a str>,
+}
+
+impl<'a> FeatureWpView<'a> {
+    pub fn new(wp: &'a FeatureWp) -> Self {
+        FeatureWpView {
+            id: wp.id(),
+            title: &wp.planned.title,
+            priority: wp.planned.priority.as_deref(),
+            lane: wp.lane(),
+            dependencies: &wp.dependencies,
+            subtasks: &wp.planned.subtasks,
+            line: wp.planned.line,
+            file_name: wp.file.as_ref().map(|loaded| loaded.file_name.as_str()),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct MismatchView {
+    pub wp: WpId,
+    pub in_tasks_md: Vec<WpId>,
+    pub in_frontmatter: Vec<WpId>,
+}
+
+impl From<DependencyMismatch> for MismatchView {
+    fn from(m: DependencyMismatch) -> Self {
+        MismatchView { wp: m.wp, in_tasks_md: m.in_tasks_md, in_frontmatter: m.in_frontmatter }
+    }
+}
+
+/// A feature folder checked as a whole: tasks.md with its WP files, their graph and their state.
+#[derive(Debug, Serialize)]
+pub struct FeaturePlanView<'a> {
+    pub slug: &'a str,
+    pub title: Option<&'a str>,
+    /// In tasks.md order.
+    pub work_packages: Vec<FeatureWpView<'a>>,
+    /// WPs tasks.md lists but no WP file declares yet.
+    pub missing_wp_files: &'a [WpId],
+    pub dependency_mismatches: Vec<MismatchView>,
+    pub lanes: BTreeMap<WpId, Lane>,
+    pub ready_to_start: Vec<WpId>,
+    pub complete: bool,
+    pub graph: GraphView<'a>,
+}
+
+impl<'a> FeaturePlanView<'a> {
+    pub fn new(plan: &'a FeaturePlan) -> Self {
+        let lanes = plan.lanes();
+        FeaturePlanView {
+            slug: &plan.slug,
+            title: plan.title.as_deref(),
+            work_packages: plan.work_packages.iter().map(FeatureWpView::new).collect(),
+            missing_wp_files: &plan.missing_wp_files,
+            dependency_mismatches: plan.dependency_mismatches().into_iter().map(MismatchView::from).collect(),
+            ready_to_start: plan.graph.ready_to_start(&lanes),
+            complete: plan.is_complete(),
+            lanes,
+            graph: GraphView::new(&plan.graph),
+        }
+    }
+}
+
+/// A feature folder as the host read it: tasks.md and the WP files, each with the name it has.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FeatureFiles {
+    pub slug: String,
+    pub tasks_md: String,
+    /// What errors about tasks.md name as the file; default `tasks.md`.
+    #[serde(default)]
+    pub tasks_label: Option<String>,
+    #[serde(default)]
+    pub wp_files: Vec<NamedText>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NamedText {
+    pub file_name: String,
+    pub text: String,
+}
+
+/// Parses and assembles a feature folder; an error is the core's message, which names the file.
+pub fn load_feature(files: &FeatureFiles) -> Result<FeaturePlan, String> {
+    let label = files.tasks_label.as_deref().unwrap_or("tasks.md");
+    let tasks = parse_tasks_md(label, &files.tasks_md).map_err(|e: TasksError| e.to_string())?;
+    let wp_files = files
+        .wp_files
+        .iter()
+        .map(|f| WpFile::parse(&f.file_name, &f.text).map(|parsed| (f.file_name.clone(), parsed)))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| e.to_string())?;
+    FeaturePlan::assemble(&files.slug, tasks, wp_files).map_err(|e| e.to_string())
+}

@@ -1,0 +1,38 @@
+// Loads the BUILT package @spec-kitty/core (host-wasm/pkg) through its package.json, as a user's
+// `require('@spec-kitty/core')` would, and the shared fixtures. Kept outside test/ so that
+// `node --test host-wasm/test/` does not run it as a test file.
+'use strict';
+const fs = require('node:fs');
+const path = require('node:path');
+
+const pkgDir = path.resolve(__dirname, '..', 'pkg');
+const repoRoot = path.resolve(__dirname, '..', '..');
+
+function loadPackage() {
+  if (!fs.existsSync(path.join(pkgDir, 'package.json'))) {
+    throw new Error(`${pkgDir} is not built: run scripts/build-wasm.sh first`);
+  }
+  return require(pkgDir);
+}
+
+/** A feature folder of tests/fixtures/kitty-specs as loadFeature takes it. */
+function featureFiles(slug) {
+  const dir = path.join(repoRoot, 'tests', 'fixtures', 'kitty-specs', slug);
+  const tasksMd = fs.readFileSync(path.join(dir, 'tasks.md'), 'utf8');
+  const wpDir = path.join(dir, 'tasks');
+  const wpFiles = fs.existsSync(wpDir)
+    ? fs.readdirSync(wpDir).sort().map((name) => ({
+        fileName: `tasks/${name}`,
+        text: fs.readFileSync(path.join(wpDir, name), 'utf8'),
+      }))
+    : [];
+  return { slug, tasksMd, wpFiles };
+}
+
+const FIXTURE_SLUGS = [
+  '020-autonomous-multi-agent-orchestrator',
+  '027-cli-authentication-module-commands',
+  '028-cli-event-emission-sync',
+];
+
+module.exports = { loadPackage, featureFiles, FIXTURE_SLUGS, pkgDir, repoRoot };

@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# Builds the npm package @spec-kitty/core into host-wasm/pkg:
+#   pkg/node     wasm-bindgen --target nodejs  (CommonJS, loads the .wasm synchronously)
+#   pkg/bundler  wasm-bindgen --target bundler (ES module for webpack, Vite, esbuild, editor extensions)
+#   pkg/package.json  name, main, types and "exports" with node/default conditions
+# Installs what it needs when missing: the wasm32 target and wasm-bindgen-cli at the version the crate pins.
+# Then prints the size of the .wasm, raw and gzipped.
+#
+# The shipped .wasm has no name or producers section (about a sixth of its size). With WASM_OPT=1 it
+# also goes through `wasm-opt -Oz` (the npm package binaryen, fetched by npx; Debian's is too old):
+# about a minute per build for ~9% fewer raw bytes and no fewer gzipped ones, so it is off by default.
+# wasm-opt reads the module's features from its target_features section; `--all-features` would let it
+# emit stringref, which Node refuses.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+crate=spec-kitty-wasm
+lib=spec_kitty_wasm
+out=host-wasm/pkg
+
+step() { printf '==> %s\n' "$*"; }
+
+# The wasm-bindgen version the crate pins (`wasm-bindgen = "=X"`); the CLI must be exactly the same.
+bindgen_version=$(sed -n 's/^wasm-bindgen = "=\([0-9.]*\)".*/\1/p' host-wasm/Cargo.toml)
+if [ -z "$bindgen_version" ]; then
+  echo "host-wasm/Cargo.toml must pin wasm-bindgen as \"=X.Y.Z\"" >&2
+  exit 1
+fi
+
+if command -v rustup >/dev/null 2>&1; then
+  rustup target add wasm32-unknown-unknown >/dev/null 2>&1 || rustup target add wasm32-unknown-unknown
+fi
+
+if ! wasm-bindgen --version 2>/dev/null | grep -qx "wasm-bindgen $bindgen_version"; then
+  step "installing wasm-bindgen-cli $bindgen_version (a few minutes, once)"
+  cargo install wasm-bindgen-cli --version "$bindgen_version"
+fi
+
+step "cargo build -p $crate --target wasm32-unknown-unknown --profile wasm-release"
+cargo build -p "$crate" --target wasm32-unknown-unknown --profile wasm-release
+wasm="target/wasm32-unknown-unknown/wasm-release/$lib.wasm"
+
+rm -rf "$out"
+mkdir -p "$out"
+bindgen_flags=(--remove-name-section --remove-producers-section)
+step "wasm-bindgen --target nodejs -> $out/node"
+wasm-bindgen "$wasm" --out-dir "$out/node" --target nodejs "${bindgen_flags[@]}"
+step "wasm-bindgen --target bundler -> $out/bundler"
+wasm-bindgen "$wasm" --out-dir "$out/bundler" --target bundler "${bindgen_flags[@]}"
+
+if [ "${WASM_OPT:-0}" = 1 ]; then
+  step "wasm-opt -Oz (npm binaryen)"
+  for target in node bundler; do
+    module="$out/$target/${lib}_bg.wasm"
+    npx --yes --package=binaryen@132 -- wasm-opt -Oz "$module" -o "$module.opt"
+    mv "$module.opt" "$module"
+  done
+fi
+
+# Each build says how its .js files are to be read, whatever the top package.json says.
+printf '{\n  "type": "commonjs"\n}\n' >"$out/node/package.json"
+printf '{\n  "type": "module"\n}\n' >"$out/bundler/package.json"
+
+version=$(cargo pkgid -p "$crate" | sed 's/.*[#@]//')
+cat >"$out/package.json" <<JSON
+{
+  "name": "@spec-kitty/core",
+  "version": "$version",
+  "description": "spec-kitty's core (events, Lamport clock, validation, tasks.md and the dependency graph, board, sync decisions) compiled to WebAssembly, identical to the native build.",
+  "license": "MIT",
+  "main": "./node/$lib.js",
+  "types": "./node/$lib.d.ts",
+  "exports": {
+    ".": {
+      "node": {
+        "types": "./node/$lib.d.ts",
+        "default": "./node/$lib.js"
+      },
+      "default": {
+        "types": "./bundler/$lib.d.ts",
+        "default": "./bundler/$lib.js"
+      }
+    },
+    "./package.json": "./package.json"
+  },
+  "files": [
+    "node/",
+    "bundler/"
+  ],
+  "sideEffects": [
+    "./bundler/$lib.js"
+  ],
+  "engines": {
+    "node": ">=18"
+  }
+}
+JSON
+
+shipped="$out/node/${lib}_bg.wasm"
+raw=$(wc -c <"$shipped")
+gzipped=$(gzip -9 -c "$shipped" | wc -c)
+kib() { awk -v b="$1" 'BEGIN { printf "%.1f KiB", b / 1024 }'; }
+step "built $out (@spec-kitty/core $version)"
+printf '.wasm size: %s bytes raw (%s), %s bytes gzipped (%s)\n' "$raw" "$(kib "$raw")" "$gzipped" "$(kib "$gzipped")"
