@@ -35,7 +35,9 @@ impl BatchAnswer {
 /// else unreadable gives `None`, and the reaction then waits its default.
 pub fn parse_retry_after_ms(value: &str) -> Option<u64> {
     let seconds: u64 = value.trim().parse().ok()?;
-    Some(seconds.saturating_mul(1000))
+    // Clamped here too, not only when reacting: the value crosses into JS, whose numbers stop being
+    // exact at 2^53.
+    Some(seconds.saturating_mul(1000).min(super::answer::MAX_RETRY_AFTER_MS))
 }
 
 fn parse_results(body: &str) -> Result<Vec<EventResult>, String> {
@@ -142,6 +144,6 @@ mod tests {
         assert_eq!(parse_retry_after_ms(" 120 "), Some(120_000));
         assert_eq!(parse_retry_after_ms("Wed, 21 Oct 2015 07:28:00 GMT"), None);
         assert_eq!(parse_retry_after_ms("-1"), None);
-        assert_eq!(parse_retry_after_ms(&u64::MAX.to_string()), Some(u64::MAX));
+        assert_eq!(parse_retry_after_ms(&u64::MAX.to_string()), Some(super::super::answer::MAX_RETRY_AFTER_MS));
     }
 }
