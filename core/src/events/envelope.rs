@@ -100,19 +100,42 @@ impl Payload {
         }
     }
 
-    /// Reads a payload of the given type from JSON (e.g. a plain JS object).
-    pub fn from_value(event_type: EventType, value: Value) -> Result<Payload, serde_json::Error> {
-        use serde_json::from_value as from;
+    /// Reads a payload of the given type from JSON (e.g. a plain JS object); a failure names the
+    /// field inside the payload (`payload.wp_id: ...`).
+    pub fn from_value(event_type: EventType, value: Value) -> Result<Payload, PayloadError> {
+        fn read<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, PayloadError> {
+            serde_path_to_error::deserialize(value).map_err(|e| PayloadError::new(e.path(), e.inner()))
+        }
         Ok(match event_type {
-            EventType::WPStatusChanged => Payload::WpStatusChanged(from(value)?),
-            EventType::WPCreated => Payload::WpCreated(from(value)?),
-            EventType::WPAssigned => Payload::WpAssigned(from(value)?),
-            EventType::FeatureCreated => Payload::FeatureCreated(from(value)?),
-            EventType::FeatureCompleted => Payload::FeatureCompleted(from(value)?),
-            EventType::HistoryAdded => Payload::HistoryAdded(from(value)?),
-            EventType::ErrorLogged => Payload::ErrorLogged(from(value)?),
-            EventType::DependencyResolved => Payload::DependencyResolved(from(value)?),
+            EventType::WPStatusChanged => Payload::WpStatusChanged(read(value)?),
+            EventType::WPCreated => Payload::WpCreated(read(value)?),
+            EventType::WPAssigned => Payload::WpAssigned(read(value)?),
+            EventType::FeatureCreated => Payload::FeatureCreated(read(value)?),
+            EventType::FeatureCompleted => Payload::FeatureCompleted(read(value)?),
+            EventType::HistoryAdded => Payload::HistoryAdded(read(value)?),
+            EventType::ErrorLogged => Payload::ErrorLogged(read(value)?),
+            EventType::DependencyResolved => Payload::DependencyResolved(read(value)?),
         })
+    }
+}
+
+/// A payload that does not read as its type: where (`payload.wp_id`) and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct PayloadError {
+    pub field: String,
+    pub message: String,
+}
+
+impl PayloadError {
+    fn new(path: &serde_path_to_error::Path, inner: &serde_json::Error) -> PayloadError {
+        let path = path.to_string();
+        let field = match path.as_str() {
+            "" | "." => "payload".to_string(),
+            p if p.starts_with('[') => format!("payload{p}"),
+            p => format!("payload.{p}"),
+        };
+        PayloadError { field, message: inner.to_string() }
     }
 }
 

@@ -4,7 +4,7 @@ mod envelope;
 mod factory;
 mod payload;
 
-pub use envelope::{AggregateType, Event, EventType, Payload};
+pub use envelope::{AggregateType, Event, EventType, Payload, PayloadError};
 pub use factory::{EventError, EventFactory, Identity, Moment, ProjectIdentity};
 pub use payload::*;
 

@@ -144,6 +144,22 @@ fn events_round_trip_through_json() {
 }
 
 #[test]
+fn unreadable_payloads_name_the_field() {
+    let err = Payload::from_value(EventType::WPStatusChanged, serde_json::json!({"wp_id": "WP1"})).unwrap_err();
+    assert_eq!(err.field, "payload.wp_id");
+    assert!(err.to_string().starts_with("payload.wp_id: malformed work package id `WP1`"), "{err}");
+    let err = Payload::from_value(EventType::WPCreated, serde_json::json!({"wp_id": "WP01"})).unwrap_err();
+    assert_eq!(err.field, "payload");
+    assert!(err.message.contains("missing field `title`"), "{err}");
+    let err = Payload::from_value(
+        EventType::WPCreated,
+        serde_json::json!({"wp_id": "WP01", "title": "t", "feature_slug": "f", "dependencies": ["WP01", "x"]}),
+    )
+    .unwrap_err();
+    assert_eq!(err.field, "payload.dependencies[1]");
+}
+
+#[test]
 fn a_mismatched_aggregate_is_refused_on_read() {
     let mut clock = LamportClock::default();
     let event = factory(false).history_added(&mut clock, AT, None, HistoryAdded::note(wp("WP01"), "x")).unwrap();
