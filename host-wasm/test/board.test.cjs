@@ -72,7 +72,7 @@ test('any delivery order, with duplicates, gives the same board', () => {
 test('a stream with a non-envelope is an error naming the event, not a crash', () => {
   const events = stream();
   const cases = [
-    [[events[0], { ...events[1], payload: { ...events[1].payload, wp_id: 'nope' } }], /^events\[1\]: payload: malformed work package id `nope`/],
+    [[events[0], { ...events[1], payload: { ...events[1].payload, wp_id: 'nope' } }], /^events\[1\]: payload\.wp_id: malformed work package id `nope`/],
     [[{ ...events[0], event_type: 'Nope' }], /^events\[0\]: event_type: unknown event type `Nope`/],
     [[{ ...events[1], aggregate_id: 'WP09' }], /^events\[0\]: aggregate_id: `WP09` does not match the payload's `WP01`/],
     [[events[0], {}], /^events\[1\]: missing field `event_id`/],

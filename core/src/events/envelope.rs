@@ -235,8 +235,7 @@ impl<'de> Deserialize<'de> for Event {
         let wire = WireEvent::deserialize(d)?;
         let event_type = EventType::parse(&wire.event_type)
             .ok_or_else(|| D::Error::custom(format!("event_type: unknown event type `{}`", wire.event_type)))?;
-        let payload =
-            Payload::from_value(event_type, wire.payload).map_err(|e| D::Error::custom(format!("payload: {e}")))?;
+        let payload = Payload::from_value(event_type, wire.payload).map_err(D::Error::custom)?;
         if payload.aggregate().0 != wire.aggregate_id {
             return Err(D::Error::custom(format!(
                 "aggregate_id: `{}` does not match the payload's `{}`",
