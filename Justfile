@@ -10,7 +10,8 @@ build:
 test:
     bash scripts/test.sh
 
-# Build the npm package @spec-kitty/core into host-wasm/pkg and report the .wasm size.
+# Build the npm package @spec-kitty/core into host-wasm/pkg and the plain-ABI module for wasmtime
+# (target/wasm-abi), and report their .wasm sizes.
 wasm:
     bash scripts/build-wasm.sh
 

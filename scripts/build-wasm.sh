@@ -6,6 +6,11 @@
 # Installs what it needs when missing: the wasm32 target and wasm-bindgen-cli at the version the crate pins.
 # Then prints the size of the .wasm, raw and gzipped.
 #
+# Then builds the plain-ABI module (host-wasm/abi, no JS glue, no imports) that
+# tests/tests/wasmtime_parity.rs loads with wasmtime, into its own target dir: it needs
+# `--cfg getrandom_backend="custom"`, and other rustflags in target/ would rebuild the npm
+# package's dependencies on every switch between the two.
+#
 # The shipped .wasm has no name or producers section (about a sixth of its size). With WASM_OPT=1 it
 # also goes through `wasm-opt -Oz` (the npm package binaryen, fetched by npx; Debian's is too old):
 # about a minute per build for ~9% fewer raw bytes and no fewer gzipped ones, so it is off by default.
@@ -21,9 +26,9 @@ out=host-wasm/pkg
 step() { printf '==> %s\n' "$*"; }
 
 # The wasm-bindgen version the crate pins (`wasm-bindgen = "=X"`); the CLI must be exactly the same.
-bindgen_version=$(sed -n 's/^wasm-bindgen = "=\([0-9.]*\)".*/\1/p' host-wasm/Cargo.toml)
+bindgen_version=$(sed -n 's/^wasm-bindgen = .*"=\([0-9.]*\)".*/\1/p' host-wasm/Cargo.toml)
 if [ -z "$bindgen_version" ]; then
-  echo "host-wasm/Cargo.toml must pin wasm-bindgen as \"=X.Y.Z\"" >&2
+  echo "host-wasm/Cargo.toml must pin wasm-bindgen as version \"=X.Y.Z\"" >&2
   exit 1
 fi
 
@@ -101,4 +106,17 @@ raw=$(wc -c <"$shipped")
 gzipped=$(gzip -9 -c "$shipped" | wc -c)
 kib() { awk -v b="$1" 'BEGIN { printf "%.1f KiB", b / 1024 }'; }
 step "built $out (@spec-kitty/core $version)"
+printf '.wasm size: %s bytes raw (%s), %s bytes gzipped (%s)\n' "$raw" "$(kib "$raw")" "$gzipped" "$(kib "$gzipped")"
+
+abi_lib=spec_kitty_wasm_abi
+abi_target_dir=target/wasm-abi
+step "cargo build -p spec-kitty-wasm-abi --target wasm32-unknown-unknown --profile wasm-release (plain ABI, for wasmtime)"
+cargo build -p spec-kitty-wasm-abi --target wasm32-unknown-unknown --profile wasm-release \
+  --target-dir "$abi_target_dir" \
+  --config 'target.wasm32-unknown-unknown.rustflags=["--cfg", "getrandom_backend=\"custom\""]'
+abi_wasm="$abi_target_dir/wasm32-unknown-unknown/wasm-release/$abi_lib.wasm"
+raw=$(wc -c <"$abi_wasm")
+gzipped=$(gzip -9 -c "$abi_wasm" | wc -c)
+step "built $abi_wasm"
+# It keeps its name section: wasmtime then names the functions in a trap's backtrace.
 printf '.wasm size: %s bytes raw (%s), %s bytes gzipped (%s)\n' "$raw" "$(kib "$raw")" "$gzipped" "$(kib "$gzipped")"

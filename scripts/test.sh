@@ -20,10 +20,10 @@ step "core builds for wasm32-unknown-unknown and does no I/O"
 cargo build -p spec-kitty-core --target wasm32-unknown-unknown
 bash scripts/check-core-is-pure.sh
 
-step "npm package @spec-kitty/core (wasm-bindgen)"
+step "npm package @spec-kitty/core (wasm-bindgen) and the plain-ABI module for wasmtime"
 bash scripts/build-wasm.sh
 
-step "Rust tests (unit, property, end to end, native vs WASM parity)"
+step "Rust tests (unit, property, end to end, native vs WASM parity under Node and wasmtime)"
 cargo test --workspace
 
 step "Node tests of the npm package"

@@ -1,14 +1,12 @@
-//! The board: an event stream folded into per-WP state.
+//! The board: an event stream folded into per-WP state, for any host ([`Arg`]).
 
-use crate::convert;
+use crate::args::{self, Arg, Error};
 use spec_kitty_core::Event;
 use spec_kitty_core::board::Board;
-use wasm_bindgen::prelude::*;
 
-/// Folds events (envelopes, in any order, duplicates allowed) into the board. Throws an `Error`
-/// naming the first event that is not an envelope (`events[3].payload: ...`).
-#[wasm_bindgen(js_name = foldBoard, unchecked_return_type = "Board")]
-pub fn fold_board(#[wasm_bindgen(unchecked_param_type = "Envelope[]")] events: JsValue) -> Result<JsValue, JsValue> {
-    let events: Vec<Event> = convert::from_js("events", &events)?;
-    convert::to_js(&Board::from_events(&events))
+/// Folds events (envelopes, in any order, duplicates allowed) into the board. An error names the first
+/// event that is not an envelope (`events[3].payload: ...`).
+pub fn fold<A: Arg>(events: &A) -> Result<Board, Error> {
+    let events: Vec<Event> = args::from_arg("events", events)?;
+    Ok(Board::from_events(&events))
 }

@@ -1,13 +1,18 @@
-//! `@spec-kitty/core`: the wasm-bindgen face of `spec-kitty-core` for Node, browsers and editor
-//! extensions.
+//! `@spec-kitty/core`: the WebAssembly faces of `spec-kitty-core`, for Node, browsers and editor
+//! extensions (wasm-bindgen, feature `js`, the default) and for any WASM runtime through a plain C ABI
+//! (`host-wasm/abi`, which uses this crate without `js`).
 //!
-//! A thin binding: every function converts its JS arguments into the core's types, calls the core and
-//! converts the answer back; the decisions are all the core's, so the WASM build gives the same bytes
-//! as the native one (proved by `tests/tests/wasm_parity.rs`). The host-side parts are only the two
-//! readings of the world a JS caller may leave out: the time (`Date.now()`) and entropy
-//! (`crypto.getRandomValues`).
+//! A thin binding: every operation reads its host's arguments into the core's types, calls the core
+//! and hands the answer back; the decisions are all the core's, so the WASM builds give the same bytes
+//! as the native one (proved by `tests/tests/wasm_parity.rs` under Node and
+//! `tests/tests/wasmtime_parity.rs` under wasmtime). The host-side parts are only the two readings of
+//! the world a caller may leave out: the time (`Date.now()`) and entropy (`crypto.getRandomValues`).
 //!
-//! Conventions (also in the TypeScript declarations):
+//! Layout: the host-neutral modules ([`args`], [`events`], [`clock`], [`workflow`], [`sync`],
+//! [`board`], [`views`]) are written once against [`args::Arg`], which both a `JsValue` and a parsed
+//! `serde_json::Value` implement; `js` holds only the wasm-bindgen exports over them.
+//!
+//! Conventions of the JS face (also in the TypeScript declarations):
 //! - domain objects keep the wire's snake_case keys (`wp_id`, `previous_status`); the binding's own
 //!   arguments are camelCase (`nodeId`, `nowMs`);
 //! - a wrong input throws a JS `Error` whose one-line message starts with the field at fault;
@@ -16,16 +21,14 @@
 //! - every argument is taken as a `JsValue` and checked here: wasm-bindgen's glue does not check the
 //!   type of a `&str` argument in a release build, and a non-string there corrupts the module's memory.
 
-mod board;
-mod clock;
-mod convert;
-mod events;
-mod sync;
+pub mod args;
+pub mod board;
+pub mod clock;
+pub mod events;
+#[cfg(feature = "js")]
+mod js;
+pub mod sync;
 pub mod views;
-mod workflow;
+pub mod workflow;
 
-// Pure Rust (no JS types), public so that the parity test computes natively what the package answers.
 pub use events::payload_from_json;
-
-#[wasm_bindgen::prelude::wasm_bindgen(typescript_custom_section)]
-const TS_TYPES: &str = include_str!("types.d.ts");

@@ -1,0 +1,116 @@
+//! The JS face (feature `js`): wasm-bindgen exports over the host-neutral operations of this crate.
+//!
+//! Values cross the boundary as JSON text: `JSON.stringify` on the way in, `serde_json` on the Rust
+//! side, `serde_json::to_string` and `JSON.parse` on the way out. Key order is therefore the core's own
+//! (the envelope's keys come in the contract's order), and a JS host sees exactly the bytes the native
+//! core writes.
+//!
+//! Errors are JS `Error` objects whose one-line message starts with the field at fault
+//! (`context.nodeId: ...`, `payload.new_status: ...`, `/payload/title: ...`).
+
+mod board;
+mod clock;
+mod events;
+mod sync;
+mod workflow;
+
+use crate::args::{Arg, Error};
+use js_sys::{JSON, Reflect};
+use serde::Serialize;
+use serde_json::Value;
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen(typescript_custom_section)]
+const TS_TYPES: &str = include_str!("../types.d.ts");
+
+/// A JS host's arguments: `undefined` and `null` are absent; time and entropy come from `Date.now()`
+/// and `crypto.getRandomValues`.
+impl Arg for JsValue {
+    fn is_absent(&self) -> bool {
+        self.is_undefined() || self.is_null()
+    }
+    fn is_object(&self) -> bool {
+        JsValue::is_object(self)
+    }
+    fn is_function(&self) -> bool {
+        JsValue::is_function(self)
+    }
+    fn as_string(&self) -> Option<String> {
+        JsValue::as_string(self)
+    }
+    fn as_f64(&self) -> Option<f64> {
+        JsValue::as_f64(self)
+    }
+    fn as_bool(&self) -> Option<bool> {
+        JsValue::as_bool(self)
+    }
+    fn bigint_text(&self) -> Option<String> {
+        let big = self.dyn_ref::<js_sys::BigInt>()?;
+        Some(big.to_string(10).map(String::from).unwrap_or_default())
+    }
+    fn prop(&self, key: &str) -> Self {
+        if !JsValue::is_object(self) {
+            return JsValue::UNDEFINED;
+        }
+        Reflect::get(self, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
+    }
+    /// `undefined` reads as `null`; a value JSON cannot hold (a BigInt, a cycle) is an error naming `field`.
+    fn to_json(&self, field: &str) -> Result<Value, Error> {
+        if self.is_undefined() {
+            return Ok(Value::Null);
+        }
+        let text = JSON::stringify(self).map_err(|e| Error::field(field, js_message(&e)))?;
+        let text = text.as_string().unwrap_or_else(|| "null".to_string());
+        serde_json::from_str(&text).map_err(|e| Error::field(field, e))
+    }
+    fn host_now_ms(_field: &str) -> Result<u64, Error> {
+        let now = js_sys::Date::now();
+        Ok(if now.is_finite() && now > 0.0 { now as u64 } else { 0 })
+    }
+    #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+    fn host_entropy(_field: &str) -> Result<u128, Error> {
+        let mut bytes = [0u8; 16];
+        getrandom::fill(&mut bytes[6..]).map_err(|e| Error::new(format!("no random source: {e}")))?;
+        Ok(u128::from_be_bytes(bytes))
+    }
+    #[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
+    fn host_entropy(_field: &str) -> Result<u128, Error> {
+        Err(Error::new("entropyHex is required outside a JS host"))
+    }
+}
+
+/// An optional argument: `undefined` when left out.
+pub fn or_undefined(value: Option<JsValue>) -> JsValue {
+    value.unwrap_or(JsValue::UNDEFINED)
+}
+
+/// The JS `Error` for a refused input; an invalid event's issues also go on it as `issues`.
+pub fn js_error(err: Error) -> JsValue {
+    let js: JsValue = js_sys::Error::new(&err.message).into();
+    if let Some(issues) = &err.issues
+        && let Ok(list) = to_js(issues)
+    {
+        let _ = Reflect::set(&js, &JsValue::from_str("issues"), &list);
+    }
+    js
+}
+
+/// Serialises a core value and hands it to JS as plain objects, arrays, strings and numbers.
+pub fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsValue> {
+    let text =
+        serde_json::to_string(value).map_err(|e| js_error(Error::new(format!("cannot serialise the result: {e}"))))?;
+    json_to_js(&text)
+}
+
+/// Parses JSON text into a JS value.
+pub fn json_to_js(text: &str) -> Result<JsValue, JsValue> {
+    JSON::parse(text)
+}
+
+/// The message of a thrown JS value.
+pub fn js_message(value: &JsValue) -> String {
+    if let Some(err) = value.dyn_ref::<js_sys::Error>() {
+        return String::from(err.message());
+    }
+    value.as_string().unwrap_or_else(|| format!("{value:?}"))
+}
