@@ -43,7 +43,8 @@ fi
 
 step "cargo build -p $crate --target wasm32-unknown-unknown --profile wasm-release"
 cargo build -p "$crate" --target wasm32-unknown-unknown --profile wasm-release
-wasm="target/wasm32-unknown-unknown/wasm-release/$lib.wasm"
+# Where cargo puts it: CARGO_TARGET_DIR when set, else the workspace's target/.
+wasm="${CARGO_TARGET_DIR:-target}/wasm32-unknown-unknown/wasm-release/$lib.wasm"
 
 rm -rf "$out"
 mkdir -p "$out"

@@ -53,14 +53,15 @@ impl App {
                 None
             }
         };
-        let mut emitter = Emitter::new(StateDir::locate(), identity);
-        emitter.quiet = self.json;
-        emitter
+        // The [Offline] line goes to stderr, so it stays also under --json.
+        Emitter::new(StateDir::locate(), identity)
     }
 
-    /// Emits ErrorLogged for a failed command; never fails itself.
+    /// Emits ErrorLogged for a failed command; never fails itself. Outside a git repository there is
+    /// no project to log for (a command typed in the wrong folder), so nothing is queued.
     pub fn log_failure(&self, error: &anyhow::Error, context: &FailureContext) {
-        let identity = self.project().ok().and_then(|p| p.identity().ok().flatten());
+        let Ok(project) = self.project() else { return };
+        let identity = project.identity().ok().flatten();
         let mut emitter = Emitter::new(StateDir::locate(), identity);
         emitter.quiet = true;
         let error_type = if is_invalid_input(error) { ErrorType::Validation } else { ErrorType::Runtime };

@@ -1,5 +1,6 @@
 //! Finding and reading a feature folder (`kitty-specs/NNN-slug/`) for the core to check.
 
+use crate::app::invalid;
 use crate::git;
 use crate::project::Project;
 use anyhow::{Context, Result, bail};
@@ -53,7 +54,13 @@ impl Feature {
 
 fn slugs(project: &Project) -> Result<Vec<String>> {
     let dir = project.specs_dir();
-    let entries = std::fs::read_dir(&dir).with_context(|| format!("no features: cannot read {}", dir.display()))?;
+    let entries = match std::fs::read_dir(&dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(invalid(format!("no features: {} does not exist", dir.display())));
+        }
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", dir.display())),
+    };
     let mut slugs: Vec<String> = entries
         .filter_map(|e| e.ok())
         .filter(|e| e.path().join("tasks.md").is_file() || e.path().join("meta.json").is_file())

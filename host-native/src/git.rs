@@ -36,6 +36,27 @@ pub fn branch_exists(dir: &Path, branch: &str) -> bool {
     run(dir, &["rev-parse", "--verify", "--quiet", &format!("refs/heads/{branch}")]).is_ok()
 }
 
+/// Adds a pattern to the repository's own `.git/info/exclude` (not the shared .gitignore), so the
+/// worktrees spec-kitty makes never show up as untracked files or get added as embedded repositories.
+pub fn exclude_locally(dir: &Path, pattern: &str) -> Result<()> {
+    let path = PathBuf::from(run(dir, &["rev-parse", "--path-format=absolute", "--git-path", "info/exclude"])?);
+    let existing = std::fs::read_to_string(&path).unwrap_or_default();
+    if existing.lines().any(|line| line.trim() == pattern) {
+        return Ok(());
+    }
+    let separator = if existing.is_empty() || existing.ends_with('\n') { "" } else { "\n" };
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
+    }
+    std::fs::write(&path, format!("{existing}{separator}{pattern}\n"))
+        .with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// Whether every commit of `branch` is already in `target`.
+pub fn is_merged(dir: &Path, branch: &str, target: &str) -> bool {
+    run(dir, &["merge-base", "--is-ancestor", branch, target]).is_ok()
+}
+
 /// Stages the given paths and commits them, if anything changed. Returns whether it committed.
 pub fn commit_paths(dir: &Path, paths: &[&Path], message: &str) -> Result<bool> {
     let mut add: Vec<&str> = vec!["add", "--"];

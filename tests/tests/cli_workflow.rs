@@ -267,6 +267,30 @@ fn add_history_appends_an_activity_line_and_queues_a_note() {
 }
 
 #[test]
+fn merge_takes_work_moved_to_review_by_hand_and_leaves_branches_without_work() {
+    let repo = TestRepo::new();
+    repo.run(&["agent", "feature", "finalize-tasks"]).ok();
+    repo.run(&["implement", "WP01"]).ok();
+    repo.run(&["implement", "WP03"]).ok();
+    let tree = worktree(&repo, "WP01");
+    std::fs::write(tree.join("factory.rs"), "// the factory\n").unwrap();
+    git_in(&tree, &repo.user_home, &["add", "factory.rs"]);
+    git_in(&tree, &repo.user_home, &["commit", "--quiet", "-m", "WP01: the factory"]);
+    // The agent sent WP01 to review itself before anyone merged; WP03 has no work yet.
+    repo.run(&["agent", "tasks", "move-task", "WP01", "--to", "for_review"]).ok();
+
+    let (run, events) = repo.new_events(&["merge", "--json"]);
+    let report = run.ok().json();
+    assert_eq!(report["merged"], json!(["WP01"]), "{report:#}");
+    assert_eq!(report["moved_to_for_review"], json!([]), "{report:#}");
+    assert!(events.is_empty(), "nothing changed lane: {events:#?}");
+    assert_eq!(std::fs::read_to_string(repo.root.join("factory.rs")).unwrap(), "// the factory\n");
+    assert_eq!(repo.lane("WP03"), "doing", "a branch without work is not sent to review");
+    // The worktrees never show up as untracked files of the main repository.
+    assert!(!repo.git(&["status", "--porcelain"]).contains(".worktrees"));
+}
+
+#[test]
 fn merge_moves_only_doing_wps_with_a_branch_and_accept_completes_the_feature_with_its_last_wp() {
     let repo = TestRepo::new();
     repo.run(&["agent", "feature", "finalize-tasks"]).ok();
@@ -375,6 +399,13 @@ fn lamport_values_strictly_increase_across_a_sequence_of_commands() {
     ];
     let mut seen = Vec::new();
     for step in steps {
+        if step[0] == "merge" {
+            // merge moves a WP whose branch has work in it; give WP01's branch some.
+            let tree = worktree(&repo, "WP01");
+            std::fs::write(tree.join("factory.rs"), "// work\n").unwrap();
+            git_in(&tree, &repo.user_home, &["add", "factory.rs"]);
+            git_in(&tree, &repo.user_home, &["commit", "-q", "-m", "WP01 work"]);
+        }
         let run = repo.run(step);
         let events = repo.events();
         assert!(events.len() > seen.len(), "`spec-kitty {}` queued an event: {run:#?}", step.join(" "));

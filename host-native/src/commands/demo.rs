@@ -39,7 +39,9 @@ struct Demo {
 
 impl Demo {
     fn step(&self, title: &str, args: &[&str]) -> Result<String> {
-        println!("\n## {title}\n$ spec-kitty {}", args.join(" "));
+        let shown: Vec<String> =
+            args.iter().map(|a| if a.contains(' ') { format!("\"{a}\"") } else { a.to_string() }).collect();
+        println!("\n## {title}\n$ spec-kitty {}", shown.join(" "));
         let output = Command::new(&self.exe)
             .args(args)
             .current_dir(&self.repo)
@@ -48,7 +50,8 @@ impl Demo {
             .with_context(|| format!("cannot run {}", self.exe.display()))?;
         let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
         print!("{stdout}");
-        eprint!("{}", String::from_utf8_lossy(&output.stderr));
+        // The demo is a transcript: what the command wrote to stderr belongs in it too.
+        print!("{}", String::from_utf8_lossy(&output.stderr));
         if !output.status.success() {
             bail!("demo step `spec-kitty {}` failed", args.join(" "));
         }

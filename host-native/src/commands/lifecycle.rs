@@ -21,6 +21,17 @@ fn status_changed(feature: &Feature, wp: &WpId, from: Lane, to: Lane) -> Draft {
 
 /// Moves WPs to `to` in their files, with an activity line each; returns the files written.
 fn move_lanes(feature: &Feature, wps: &[WpId], to: Lane, note: &str) -> Result<Vec<PathBuf>> {
+    move_lanes_setting(feature, wps, to, note, &[])
+}
+
+/// As [`move_lanes`], also setting frontmatter scalars (like `base_commit`).
+fn move_lanes_setting(
+    feature: &Feature,
+    wps: &[WpId],
+    to: Lane,
+    note: &str,
+    scalars: &[(&str, &str)],
+) -> Result<Vec<PathBuf>> {
     let stamp = rfc3339_seconds(now_ms());
     let pid = shell_pid();
     let mut written = Vec::new();
@@ -28,6 +39,9 @@ fn move_lanes(feature: &Feature, wps: &[WpId], to: Lane, note: &str) -> Result<V
         let (path, mut file) = feature.wp_file(wp)?;
         file.set_lane(to)?;
         file.set_scalar("shell_pid", &pid)?;
+        for (key, value) in scalars {
+            file.set_scalar(key, value)?;
+        }
         file.append_activity(&activity_line(&stamp, "user", Some(&pid), to, note));
         write_atomically(&path, file.to_text().as_bytes())?;
         written.push(path);
@@ -127,15 +141,26 @@ pub fn implement(app: &App, wp: &str, failure: &mut FailureContext) -> Result<Re
         }
         _ => feature.target_branch(&project.root)?,
     };
+    git::exclude_locally(&project.root, ".worktrees/")?;
     let worktree_text = worktree.display().to_string();
     if git::branch_exists(&project.root, &branch) {
         git::run(&project.root, &["worktree", "add", &worktree_text, &branch])?;
     } else {
         git::run(&project.root, &["worktree", "add", "-b", &branch, &worktree_text, &base])?;
     }
-    let written = move_lanes(&feature, std::slice::from_ref(&wp), Lane::Doing, "Started implementation")?;
+    // Recorded so merge can tell a branch with no work yet from one whose work is already merged.
+    let base_commit = git::run(&project.root, &["rev-parse", &branch])?;
+    let scalars = [("base_branch", base.as_str()), ("base_commit", base_commit.as_str())];
+    let written =
+        move_lanes_setting(&feature, std::slice::from_ref(&wp), Lane::Doing, "Started implementation", &scalars)?;
     commit(&project.root, &written, &format!("{wp}: planned -> doing"))?;
     app.emitter(&project).emit(vec![status_changed(&feature, &wp, Lane::Planned, Lane::Doing)]);
+    // Said once it started, so a failed start prints only its error.
+    if !unfinished.is_empty() {
+        let names: Vec<String> =
+            unfinished.iter().map(|d| format!("{d} ({})", lanes.get(*d).copied().unwrap_or(Lane::Planned))).collect();
+        eprintln!("note: {wp} depends on {}, not done yet; its branch starts from {base}", names.join(", "));
+    }
     Ok(Report {
         human: format!("{wp}: planned -> doing; worktree {} on branch {branch} (from {base})", worktree.display()),
         json: json!({"ok": true, "feature": feature.slug, "wp_id": wp, "worktree": worktree, "branch": branch, "base": base}),
@@ -153,12 +178,19 @@ pub fn merge(app: &App) -> Result<Report> {
             project.root.display()
         )));
     }
-    let order = feature.plan.graph.topological_order();
+    // Every WP branch with work the target lacks is merged, whatever its lane (a WP moved to
+    // for_review by hand still has to reach the target); only those in doing change lane.
     let lanes = feature.plan.lanes();
-    let candidates: Vec<WpId> = order
+    let candidates: Vec<WpId> = feature
+        .plan
+        .graph
+        .topological_order()
         .into_iter()
-        .filter(|wp| lanes.get(wp) == Some(&Lane::Doing))
-        .filter(|wp| git::branch_exists(&project.root, &format!("{}-{wp}", feature.slug)))
+        .filter(|wp| lanes.get(wp) != Some(&Lane::Planned))
+        .filter(|wp| {
+            let branch = format!("{}-{wp}", feature.slug);
+            git::branch_exists(&project.root, &branch) && !git::is_merged(&project.root, &branch, &target)
+        })
         .collect();
     let mut merged = Vec::new();
     let mut failure = None;
@@ -174,25 +206,48 @@ pub fn merge(app: &App) -> Result<Report> {
             }
         }
     }
+    // WPs in doing whose work is now in the target (merged by this run or earlier by hand) move on.
+    let moved: Vec<WpId> = feature
+        .plan
+        .graph
+        .topological_order()
+        .into_iter()
+        .filter(|wp| lanes.get(wp) == Some(&Lane::Doing))
+        .filter(|wp| {
+            let branch = format!("{}-{wp}", feature.slug);
+            let has_work = match feature.wp_file(wp).ok().and_then(|(_, file)| file.base_commit()) {
+                Some(base) => git::run(&project.root, &["rev-parse", &branch]).is_ok_and(|tip| tip != base),
+                None => true,
+            };
+            has_work && git::branch_exists(&project.root, &branch) && git::is_merged(&project.root, &branch, &target)
+        })
+        .collect();
     // Work packages merged before a failure did move: record and announce them all the same.
-    if !merged.is_empty() {
-        let written = move_lanes(&feature, &merged, Lane::ForReview, &format!("Merged into {target}"))?;
-        let names: Vec<String> = merged.iter().map(WpId::to_string).collect();
+    if !moved.is_empty() {
+        let written = move_lanes(&feature, &moved, Lane::ForReview, &format!("Merged into {target}"))?;
+        let names: Vec<String> = moved.iter().map(WpId::to_string).collect();
         commit(&project.root, &written, &format!("{}: doing -> for_review", names.join(", ")))?;
-        let drafts = merged.iter().map(|wp| status_changed(&feature, wp, Lane::Doing, Lane::ForReview)).collect();
+        let drafts = moved.iter().map(|wp| status_changed(&feature, wp, Lane::Doing, Lane::ForReview)).collect();
         app.emitter(&project).emit(drafts);
     }
     if let Some(error) = failure {
         return Err(error);
     }
     Ok(Report {
-        human: if merged.is_empty() {
-            "nothing to merge: no work package in doing has a branch".into()
-        } else {
-            format!("merged into {target}: {}", merged.iter().map(WpId::to_string).collect::<Vec<_>>().join(", "))
+        human: match (merged.is_empty(), moved.is_empty()) {
+            (true, true) => "nothing to merge: no work package branch has work the target lacks".into(),
+            _ => format!(
+                "merged into {target}: {}; moved to for_review: {}",
+                names_or_none(&merged),
+                names_or_none(&moved)
+            ),
         },
-        json: json!({"ok": true, "feature": feature.slug, "target_branch": target, "merged": merged}),
+        json: json!({"ok": true, "feature": feature.slug, "target_branch": target, "merged": merged, "moved_to_for_review": moved}),
     })
+}
+
+fn names_or_none(wps: &[WpId]) -> String {
+    if wps.is_empty() { "none".into() } else { wps.iter().map(WpId::to_string).collect::<Vec<_>>().join(", ") }
 }
 
 pub fn accept(app: &App) -> Result<Report> {
