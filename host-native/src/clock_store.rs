@@ -5,26 +5,30 @@ use anyhow::{Context, Result};
 use spec_kitty_core::{ClockFile, LamportClock, NodeId};
 use std::fs::File;
 
-/// The clock, held under an exclusive lock until dropped.
-pub struct LockedClock {
-    _lock: File,
+/// Opens `clock.lock`, once per process: an emitter keeps it and locks it for each emission.
+pub fn open_lock(state: &StateDir) -> Result<File> {
+    let lock_path = state.clock_lock();
+    File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .with_context(|| format!("cannot open {}", lock_path.display()))
+}
+
+/// The clock, held under an exclusive lock on `clock.lock` until dropped.
+pub struct LockedClock<'a> {
+    lock: &'a File,
     pub clock: LamportClock,
     /// A problem met while reading the file (missing is not one), for the caller to report once.
     pub warning: Option<String>,
 }
 
-impl LockedClock {
+impl<'a> LockedClock<'a> {
     /// Locks `clock.lock` and reads `clock.json`. Missing starts at 0; empty or corrupt starts at 0
     /// too, with a warning, and the caller raises the value to what the queue has already seen.
-    pub fn acquire(state: &StateDir) -> Result<LockedClock> {
-        let lock_path = state.clock_lock();
-        let lock = File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .with_context(|| format!("cannot open {}", lock_path.display()))?;
-        lock.lock().with_context(|| format!("cannot lock {}", lock_path.display()))?;
+    pub fn acquire(state: &StateDir, lock: &'a File) -> Result<LockedClock<'a>> {
+        lock.lock().with_context(|| format!("cannot lock {}", state.clock_lock().display()))?;
         let path = state.clock_file();
         let (clock, warning) = match std::fs::read_to_string(&path) {
             Ok(text) => match ClockFile::parse(&path.display().to_string(), &text) {
@@ -36,11 +40,18 @@ impl LockedClock {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => (LamportClock::default(), None),
             Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
         };
-        Ok(LockedClock { _lock: lock, clock, warning })
+        Ok(LockedClock { lock, clock, warning })
     }
 
     pub fn save(&self, state: &StateDir, node_id: &NodeId, now_ms: u64) -> Result<()> {
         let file = ClockFile::new(self.clock, node_id.clone(), now_ms);
         write_atomically(&state.clock_file(), file.to_json().as_bytes())
+    }
+}
+
+impl Drop for LockedClock<'_> {
+    fn drop(&mut self) {
+        // Closing the file would release the lock too, but the emitter keeps it open for the next emission.
+        let _ = self.lock.unlock();
     }
 }

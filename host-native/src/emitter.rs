@@ -32,6 +32,7 @@ pub struct Emitter {
     logged_in: bool,
     /// Opened on first use and kept: opening SQLite costs more than a whole emission.
     queue: Option<OfflineQueue>,
+    clock_lock: Option<std::fs::File>,
     pub quiet: bool,
 }
 
@@ -93,7 +94,7 @@ impl Emitter {
         let session = credentials::read_session(&state);
         let team_slug = session.as_ref().map(|s| s.team_slug.clone()).unwrap_or_else(|| "local".into());
         let factory = EventFactory::new(Identity { node_id: local_node_id(), team_slug, project });
-        Emitter { state, factory, logged_in: session.is_some(), queue: None, quiet: false }
+        Emitter { state, factory, logged_in: session.is_some(), queue: None, clock_lock: None, quiet: false }
     }
 
     pub fn causation_id(&mut self) -> Option<String> {
@@ -109,7 +110,7 @@ impl Emitter {
         let count = drafts.len();
         match self.try_emit(drafts, &mut report) {
             Ok(Some(outcome)) if outcome.refused > 0 => report.warnings.push(format!(
-                "queue full ({QUEUE_CAP} events): {} event(s) refused and not recorded; run `spec-kitty sync now` once online",
+                "queue full ({QUEUE_CAP} events waiting to be synced): {} event(s) refused and not recorded",
                 outcome.refused
             )),
             Ok(_) => {}
@@ -129,7 +130,11 @@ impl Emitter {
 
     fn try_emit(&mut self, drafts: Vec<Draft>, report: &mut EmitReport) -> Result<Option<AppendOutcome>> {
         self.state.ensure()?;
-        let mut locked = LockedClock::acquire(&self.state)?;
+        let lock = match &mut self.clock_lock {
+            Some(lock) => lock,
+            empty => empty.insert(crate::clock_store::open_lock(&self.state)?),
+        };
+        let mut locked = LockedClock::acquire(&self.state, lock)?;
         let queue = match &mut self.queue {
             Some(queue) => queue,
             empty => empty.insert(OfflineQueue::open(&self.state.queue_db())?),
