@@ -101,84 +101,43 @@ impl EventFactory {
         *clock = next_clock;
         Ok(event)
     }
+}
 
-    pub fn wp_status_changed(
-        &mut self,
-        clock: &mut LamportClock,
-        at: Moment,
-        cause: Option<&str>,
-        payload: WpStatusChanged,
-    ) -> Result<Event, EventError> {
-        self.build(clock, at, cause, Payload::WpStatusChanged(payload))
-    }
+/// One builder per event type, each a typed front door to [`EventFactory::build`].
+macro_rules! builders {
+    ($($(#[$doc:meta])* $name:ident => $variant:ident($payload:ty);)*) => {
+        impl EventFactory {
+            $(
+                $(#[$doc])*
+                pub fn $name(
+                    &mut self,
+                    clock: &mut LamportClock,
+                    at: Moment,
+                    cause: Option<&str>,
+                    payload: $payload,
+                ) -> Result<Event, EventError> {
+                    self.build(clock, at, cause, Payload::$variant(payload))
+                }
+            )*
+        }
+    };
+}
 
-    pub fn wp_created(
-        &mut self,
-        clock: &mut LamportClock,
-        at: Moment,
-        cause: Option<&str>,
-        payload: WpCreated,
-    ) -> Result<Event, EventError> {
-        self.build(clock, at, cause, Payload::WpCreated(payload))
-    }
-
-    pub fn wp_assigned(
-        &mut self,
-        clock: &mut LamportClock,
-        at: Moment,
-        cause: Option<&str>,
-        payload: WpAssigned,
-    ) -> Result<Event, EventError> {
-        self.build(clock, at, cause, Payload::WpAssigned(payload))
-    }
-
-    pub fn feature_created(
-        &mut self,
-        clock: &mut LamportClock,
-        at: Moment,
-        cause: Option<&str>,
-        payload: FeatureCreated,
-    ) -> Result<Event, EventError> {
-        self.build(clock, at, cause, Payload::FeatureCreated(payload))
-    }
-
-    pub fn feature_completed(
-        &mut self,
-        clock: &mut LamportClock,
-        at: Moment,
-        cause: Option<&str>,
-        payload: FeatureCompleted,
-    ) -> Result<Event, EventError> {
-        self.build(clock, at, cause, Payload::FeatureCompleted(payload))
-    }
-
-    pub fn history_added(
-        &mut self,
-        clock: &mut LamportClock,
-        at: Moment,
-        cause: Option<&str>,
-        payload: HistoryAdded,
-    ) -> Result<Event, EventError> {
-        self.build(clock, at, cause, Payload::HistoryAdded(payload))
-    }
-
-    pub fn error_logged(
-        &mut self,
-        clock: &mut LamportClock,
-        at: Moment,
-        cause: Option<&str>,
-        payload: ErrorLogged,
-    ) -> Result<Event, EventError> {
-        self.build(clock, at, cause, Payload::ErrorLogged(payload))
-    }
-
-    pub fn dependency_resolved(
-        &mut self,
-        clock: &mut LamportClock,
-        at: Moment,
-        cause: Option<&str>,
-        payload: DependencyResolved,
-    ) -> Result<Event, EventError> {
-        self.build(clock, at, cause, Payload::DependencyResolved(payload))
-    }
+builders! {
+    /// A WP changed lane.
+    wp_status_changed => WpStatusChanged(WpStatusChanged);
+    /// A WP was planned (finalize-tasks).
+    wp_created => WpCreated(WpCreated);
+    /// An agent was put on a WP.
+    wp_assigned => WpAssigned(WpAssigned);
+    /// A feature's plan was finalized.
+    feature_created => FeatureCreated(FeatureCreated);
+    /// The last WP of a feature reached done.
+    feature_completed => FeatureCompleted(FeatureCompleted);
+    /// A note, review or comment on a WP.
+    history_added => HistoryAdded(HistoryAdded);
+    /// A command failed.
+    error_logged => ErrorLogged(ErrorLogged);
+    /// A finished WP unblocked a dependent.
+    dependency_resolved => DependencyResolved(DependencyResolved);
 }
