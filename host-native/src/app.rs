@@ -85,6 +85,7 @@ fn is_invalid_input(error: &anyhow::Error) -> bool {
             || cause.is::<LaneError>()
             || cause.is::<GraphError>()
             || cause.is::<FeatureError>()
+            || cause.is::<FeatureLoadError>()
             || cause.is::<FeatureMetaError>()
             || cause.is::<spec_kitty_core::IdError>()
     })

@@ -7,7 +7,6 @@ use anyhow::{Context, Result, bail};
 use spec_kitty_core::WpId;
 use spec_kitty_core::workflow::feature::{FeatureMeta, FeaturePlan};
 use spec_kitty_core::workflow::frontmatter::WpFile;
-use spec_kitty_core::workflow::tasks_md::parse_tasks_md;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -115,9 +114,7 @@ pub fn load(project: &Project, slug: &str) -> Result<Feature> {
     let meta = FeatureMeta::parse(&meta_path.display().to_string(), &read(&meta_path)?)?;
     let tasks_path = dir.join("tasks.md");
     let tasks_text = read(&tasks_path)?;
-    let tasks = parse_tasks_md(&tasks_path.display().to_string(), &tasks_text)?;
     let mut wp_files = Vec::new();
-    let mut wp_paths = BTreeMap::new();
     let tasks_dir = dir.join("tasks");
     if tasks_dir.is_dir() {
         let mut paths: Vec<PathBuf> = std::fs::read_dir(&tasks_dir)
@@ -130,12 +127,15 @@ pub fn load(project: &Project, slug: &str) -> Result<Feature> {
             .collect();
         paths.sort();
         for path in paths {
-            let label = path.display().to_string();
-            let file = WpFile::parse(&label, &read(&path)?)?;
-            wp_paths.insert(file.work_package_id().clone(), path);
-            wp_files.push((label, file));
+            wp_files.push((path.display().to_string(), read(&path)?));
         }
     }
-    let plan = FeaturePlan::assemble(slug, tasks, wp_files)?;
+    let plan = FeaturePlan::from_texts(slug, &tasks_path.display().to_string(), &tasks_text, &wp_files)?;
+    // Each WP file is named by its path, so the plan says where every WP lives.
+    let wp_paths = plan
+        .work_packages
+        .iter()
+        .filter_map(|wp| wp.file.as_ref().map(|loaded| (wp.id().clone(), PathBuf::from(&loaded.file_name))))
+        .collect();
     Ok(Feature { slug: slug.to_string(), dir, meta, tasks_text, plan, wp_paths })
 }

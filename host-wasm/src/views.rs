@@ -6,9 +6,7 @@
 
 use serde::Serialize;
 use spec_kitty_core::ids::WpId;
-use spec_kitty_core::workflow::{
-    DependencyGraph, DependencyMismatch, FeaturePlan, FeatureWp, Lane, Subtask, TasksError, WpFile, parse_tasks_md,
-};
+use spec_kitty_core::workflow::{DependencyGraph, DependencyMismatch, FeaturePlan, FeatureWp, Lane, Subtask, WpFile};
 use std::collections::BTreeMap;
 
 /// A WP file: its typed frontmatter fields, its keys in file order, and its two parts as text.
@@ -178,15 +176,11 @@ pub struct NamedText {
     pub text: String,
 }
 
-/// Parses and assembles a feature folder; an error is the core's message, which names the file.
+/// Parses and assembles a feature folder through the core; an error is the core's message, which
+/// names the file.
 pub fn load_feature(files: &FeatureFiles) -> Result<FeaturePlan, String> {
     let label = files.tasks_label.as_deref().unwrap_or("tasks.md");
-    let tasks = parse_tasks_md(label, &files.tasks_md).map_err(|e: TasksError| e.to_string())?;
-    let wp_files = files
-        .wp_files
-        .iter()
-        .map(|f| WpFile::parse(&f.file_name, &f.text).map(|parsed| (f.file_name.clone(), parsed)))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| e.to_string())?;
-    FeaturePlan::assemble(&files.slug, tasks, wp_files).map_err(|e| e.to_string())
+    let wp_files: Vec<(String, String)> =
+        files.wp_files.iter().map(|f| (f.file_name.clone(), f.text.clone())).collect();
+    FeaturePlan::from_texts(&files.slug, label, &files.tasks_md, &wp_files).map_err(|e| e.to_string())
 }

@@ -6,9 +6,9 @@ mod meta;
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::Lane;
-use super::frontmatter::WpFile;
+use super::frontmatter::{FrontmatterError, WpFile};
 use super::graph::{DependencyGraph, GraphError};
-use super::tasks_md::{PlannedWp, TasksPlan};
+use super::tasks_md::{PlannedWp, TasksError, TasksPlan, parse_tasks_md};
 use crate::ids::WpId;
 
 pub use meta::{FeatureMeta, FeatureMetaError};
@@ -61,7 +61,34 @@ pub enum FeatureError {
     Graph { slug: String, error: GraphError },
 }
 
+/// Why a feature folder's texts do not make a plan; each message names the file.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FeatureLoadError {
+    #[error(transparent)]
+    Tasks(#[from] TasksError),
+    #[error(transparent)]
+    WpFile(#[from] FrontmatterError),
+    #[error(transparent)]
+    Feature(#[from] FeatureError),
+}
+
 impl FeaturePlan {
+    /// Parses and assembles a feature from the texts a host read: tasks.md (called `tasks_label` in
+    /// errors) and each WP file as (name, text). Every host loads a feature through this one path.
+    pub fn from_texts(
+        slug: &str,
+        tasks_label: &str,
+        tasks_md: &str,
+        wp_files: &[(String, String)],
+    ) -> Result<FeaturePlan, FeatureLoadError> {
+        let tasks = parse_tasks_md(tasks_label, tasks_md)?;
+        let parsed = wp_files
+            .iter()
+            .map(|(name, text)| WpFile::parse(name, text).map(|file| (name.clone(), file)))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(FeaturePlan::assemble(slug, tasks, parsed)?)
+    }
+
     /// Combines a parsed tasks.md with the WP files the host read (file name, parsed file).
     /// Dependencies are the union of tasks.md's and each file's frontmatter's.
     pub fn assemble(
@@ -219,5 +246,20 @@ mod tests {
         let files = vec![wp_file("tasks/WP02-two.md", "WP02", "planned", "[WP01, WP07]")];
         let err = FeaturePlan::assemble("029-x", plan(), files).expect_err("WP07 unknown");
         assert_eq!(err.to_string(), "feature 029-x: WP02 depends on WP07, which is not a work package of this feature");
+    }
+
+    #[test]
+    fn from_texts_parses_and_assembles_and_names_the_broken_file() {
+        let wp01 =
+            ("tasks/WP01-one.md".to_string(), "---\nwork_package_id: WP01\nlane: doing\n---\nBody\n".to_string());
+        let plan = FeaturePlan::from_texts("028-x", "tasks.md", TASKS, std::slice::from_ref(&wp01)).unwrap();
+        assert_eq!(plan.lanes()[&"WP01".parse::<WpId>().unwrap()], Lane::Doing);
+        assert_eq!(plan.missing_wp_files, vec!["WP02".parse::<WpId>().unwrap()]);
+        let broken = ("tasks/WP02-two.md".to_string(), "---\nwork_package_id: [\n---\n".to_string());
+        let err = FeaturePlan::from_texts("028-x", "tasks.md", TASKS, &[wp01, broken]).unwrap_err();
+        assert!(matches!(err, FeatureLoadError::WpFile(_)));
+        assert!(err.to_string().starts_with("tasks/WP02-two.md"), "{err}");
+        let err = FeaturePlan::from_texts("028-x", "k/tasks.md", "## Work Package WP1: x\n", &[]).unwrap_err();
+        assert!(err.to_string().starts_with("k/tasks.md:1"), "{err}");
     }
 }

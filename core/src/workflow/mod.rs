@@ -15,7 +15,8 @@ pub mod tasks_md;
 mod fixture_tests;
 
 pub use feature::{
-    DependencyMismatch, FeatureError, FeatureMeta, FeatureMetaError, FeaturePlan, FeatureWp, LoadedWpFile,
+    DependencyMismatch, FeatureError, FeatureLoadError, FeatureMeta, FeatureMetaError, FeaturePlan, FeatureWp,
+    LoadedWpFile,
 };
 pub use frontmatter::{FrontmatterError, WpFile, activity_line};
 pub use graph::{DependencyGraph, GraphError};
