@@ -119,8 +119,8 @@ fn feature_028_assembled() {
 
     let (label, text) = F028_META;
     let meta = FeatureMeta::parse(label, text).unwrap_or_else(|err| panic!("{err}"));
-    assert_eq!((meta.feature_number.as_str(), meta.target_branch.as_deref()), ("028", Some("2.x")));
-    assert_eq!(meta.slug, feature.slug);
+    assert_eq!((meta.feature_number.as_deref(), meta.target_branch.as_deref()), (Some("028"), Some("2.x")));
+    assert_eq!(meta.slug.as_deref(), Some(feature.slug.as_str()));
     assert_eq!(meta.to_json_pretty(), text, "an untouched meta.json is written back unchanged");
 }
 
@@ -157,7 +157,7 @@ fn feature_020_dependencies_agree_between_tasks_md_and_frontmatter() {
 
     let (label, text) = F020_META;
     let meta = FeatureMeta::parse(label, text).unwrap_or_else(|err| panic!("{err}"));
-    assert_eq!(meta.friendly_name, "Autonomous Multi-Agent Orchestrator");
+    assert_eq!(meta.friendly_name.as_deref(), Some("Autonomous Multi-Agent Orchestrator"));
     assert_eq!(meta.to_json_pretty(), text);
 }
 

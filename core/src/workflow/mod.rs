@@ -16,9 +16,12 @@ mod fixture_tests;
 
 pub use feature::{
     DependencyMismatch, FeatureError, FeatureLoadError, FeatureMeta, FeatureMetaError, FeaturePlan, FeatureWp,
-    LoadedWpFile,
+    Finalization, FinalizedWp, LoadedWpFile,
 };
 pub use frontmatter::{FrontmatterError, WpFile, activity_line};
 pub use graph::{DependencyGraph, GraphError};
 pub use lane::{Lane, LaneError};
-pub use tasks_md::{PlannedWp, Subtask, SubtaskChange, TasksError, TasksPlan, parse_tasks_md, set_subtask_done};
+pub use tasks_md::{
+    PlannedWp, RuleReading, Subtask, SubtaskChange, TasksError, TasksPlan, parse_tasks_md, read_dependencies,
+    set_subtask_done,
+};

@@ -1,14 +1,22 @@
 //! tasks.md: the feature's plan, as `## Work Package WP02: Title (Priority: P0)` sections holding
-//! subtask checkboxes (`- [x] T008 [P] Description`) and dependency lines.
+//! subtask checkbox lines (`- [x] T008 [P] Description`) and dependency lines.
 //!
-//! A WP section runs from its heading to the next level-1 or level-2 heading, so the WP ids in a
-//! trailing `## Dependency & Execution Summary` are not read as anyone's dependencies. Lines inside
-//! fenced code blocks are never structure.
+//! Two readings of one text, each for its purpose:
+//! - **Dependencies** follow upstream's finalize-tasks rule exactly ([`dependency_rule`], the
+//!   compatibility rule), so both CLIs derive the same dependencies from the same files.
+//! - **Structure** (titles, priorities, subtasks) is read leniently for the commands that tick
+//!   subtasks and show plans: a heading at level 2 to 4 naming a WP (`## Work Package WP02: ...`,
+//!   `## WP02 - ...`, `#### WP01: Foundation Layer [Priority: P1]`) opens a section that runs to
+//!   the next heading of the same or a higher level. Any other heading (`## Work Package
+//!   Summary`) is no error, just not a WP; a WP heading repeated continues the first one's section.
+//!   Lines inside fenced code blocks are never structure.
+//!
+//! Each [`PlannedWp`]'s dependencies are the rule's for its id (none when no rule section defines
+//! it), whatever the structural heading looks like.
 
 mod checkboxes;
-mod dependency_line;
-
-use std::collections::BTreeMap;
+pub mod dependency_notes;
+pub mod dependency_rule;
 
 use serde::Serialize;
 
@@ -16,6 +24,7 @@ use super::markdown::{self, FenceTracker, Line};
 use crate::ids::WpId;
 
 pub use checkboxes::{SubtaskChange, set_subtask_done};
+pub use dependency_rule::{RuleReading, RuleSection, read_dependencies};
 
 /// A parsed tasks.md.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -30,10 +39,10 @@ pub struct TasksPlan {
 pub struct PlannedWp {
     pub id: WpId,
     pub title: String,
-    /// The `P0` of `(Priority: P0)`, when the heading has one.
+    /// The `P0` of `(Priority: P0)` or `[Priority: P0]`, when the heading has one.
     pub priority: Option<String>,
     pub subtasks: Vec<Subtask>,
-    /// Without duplicates, in order of first appearance.
+    /// What the compatibility rule reads for this WP: sorted, without duplicates.
     pub dependencies: Vec<WpId>,
     /// The line of the section heading.
     pub line: usize,
@@ -52,18 +61,24 @@ pub struct Subtask {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TasksError {
-    #[error(
-        "{file}:{line}: malformed work package id `{found}` in heading: expected WP followed by two digits, like WP01"
-    )]
-    MalformedWpHeading { file: String, line: usize, found: String },
-    #[error("{file}:{line}: {wp} is declared twice (first on line {first_line})")]
-    DuplicateWp { file: String, line: usize, wp: WpId, first_line: usize },
-    #[error("{file}:{line}: subtask {subtask} of {wp} is listed twice (first on line {first_line})")]
-    DuplicateSubtask { file: String, line: usize, subtask: String, wp: WpId, first_line: usize },
-    #[error("{file}:{line}: malformed dependency `{found}` of {wp}: expected WP followed by two digits, like WP01")]
-    MalformedDependency { file: String, line: usize, wp: WpId, found: String },
+    #[error("{file}:{line}: subtask {subtask} is listed twice (first on line {first_line}): tick it by hand")]
+    DuplicateSubtask { file: String, line: usize, subtask: String, first_line: usize },
     #[error("{file}: unknown subtask {subtask}: no work package lists it")]
     UnknownSubtask { file: String, subtask: String },
+    #[error("{file}: {wp} depends on itself")]
+    SelfDependency { file: String, wp: WpId },
+    #[error("{file}: {wp} depends on {missing}, which no `## Work Package {missing}` section of tasks.md defines")]
+    UndefinedDependency { file: String, wp: WpId, missing: WpId },
+    #[error("{file}: dependency cycle: {}", join_path(path))]
+    DependencyCycle {
+        /// Starts and ends with the same WP: `[WP02, WP03, WP02]`.
+        path: Vec<WpId>,
+        file: String,
+    },
+}
+
+fn join_path(path: &[WpId]) -> String {
+    path.iter().map(WpId::as_str).collect::<Vec<_>>().join(" -> ")
 }
 
 impl TasksPlan {
@@ -71,7 +86,7 @@ impl TasksPlan {
         self.work_packages.iter().find(|wp| &wp.id == id)
     }
 
-    /// The work package whose section lists `subtask_id`.
+    /// The work package whose section lists `subtask_id` (the first, if several do).
     pub fn owner_of_subtask(&self, subtask_id: &str) -> Option<&WpId> {
         self.subtask(subtask_id).map(|(wp, _)| &wp.id)
     }
@@ -83,13 +98,36 @@ impl TasksPlan {
     }
 }
 
-/// Parses tasks.md; `source_label` (usually its path) is what errors name as the file.
+/// Parses tasks.md; `source_label` (usually its path) is what errors name as the file. Reading
+/// never fails today (the result type leaves room for limits); dependency problems are refused by
+/// [`RuleReading::check`] where a command needs them checked.
 pub fn parse_tasks_md(source_label: &str, text: &str) -> Result<TasksPlan, TasksError> {
-    let mut parser = TasksParser::new(source_label);
+    let _ = source_label;
+    let mut parser = TasksParser::new();
     for line in markdown::lines(text) {
-        parser.read(line)?;
+        parser.read(line);
     }
-    Ok(parser.finish())
+    let mut plan = parser.finish();
+    let rule = read_dependencies(text);
+    for wp in &mut plan.work_packages {
+        wp.dependencies = rule.dependencies_of(&wp.id).map(<[WpId]>::to_vec).unwrap_or_default();
+    }
+    // A WP the rule's split defines where no heading shows it (`##### Work Package WP05`, or the
+    // words mid-line) is still one of the plan's: other WPs may depend on it.
+    for section in &rule.sections {
+        if plan.work_package(&section.wp).is_none() {
+            let dependencies = rule.dependencies_of(&section.wp).map(<[WpId]>::to_vec).unwrap_or_default();
+            plan.work_packages.push(PlannedWp {
+                id: section.wp.clone(),
+                title: String::new(),
+                priority: None,
+                subtasks: Vec::new(),
+                dependencies,
+                line: section.line,
+            });
+        }
+    }
+    Ok(plan)
 }
 
 /// A subtask checkbox as it sits in its line.
@@ -135,35 +173,36 @@ pub(crate) fn parse_subtask_line(line: &str) -> Option<SubtaskLine<'_>> {
     Some(SubtaskLine { checkbox_offset, done, id, parallel, description })
 }
 
-/// A `## Work Package WP02: Title (Priority: P0)` (or `## WP02: Title`) heading.
-/// `Ok(None)` for any other heading; an error for a WP heading whose id is malformed.
-fn parse_wp_heading(heading: &str) -> Result<Option<(WpId, String, Option<String>)>, String> {
+/// A WP heading's text (`Work Package WP02: Title (Priority: P0)`, `WP02 - Title`): its id, title
+/// and priority; `None` for any other heading. The id is `WP` and two digits not followed by
+/// another digit.
+fn parse_wp_heading(heading: &str) -> Option<(WpId, String, Option<String>)> {
     let after_keyword = match heading.get(..12) {
         Some(keyword) if keyword.eq_ignore_ascii_case("work package") => {
             let rest = &heading[12..];
             if !rest.starts_with([' ', '\t']) {
-                return Ok(None); // `Work Packages ...`
+                return None; // `Work Packages ...`
             }
             rest.trim_start()
         }
-        _ if heading.starts_with("WP") && heading[2..].starts_with(|c: char| c.is_ascii_digit()) => heading,
-        _ => return Ok(None),
+        _ => heading,
     };
     let id_end = after_keyword.find(|c: char| c == ':' || c.is_whitespace()).unwrap_or(after_keyword.len());
-    let found = &after_keyword[..id_end];
-    let id = found.parse::<WpId>().map_err(|_| found.to_string())?;
+    let id = after_keyword[..id_end].parse::<WpId>().ok()?;
     let rest = after_keyword[id_end..].trim_start();
     let rest = rest.strip_prefix([':', '-', '–', '—']).unwrap_or(rest).trim();
     let (title, priority) = split_priority(rest);
-    Ok(Some((id, title.to_string(), priority.map(str::to_string))))
+    Some((id, title.to_string(), priority.map(str::to_string)))
 }
 
-/// Splits `Title (Priority: P0)` into the title and `P0`.
+/// Splits `Title (Priority: P0)` or `Title [Priority: P0]` into the title and `P0`.
 fn split_priority(title: &str) -> (&str, Option<&str>) {
-    let Some(inner_end) = title.strip_suffix(')').map(str::len) else {
+    let Some(close) = title.chars().next_back().filter(|c| matches!(c, ')' | ']')) else {
         return (title, None);
     };
-    let Some(open) = title.rfind('(') else {
+    let open_char = if close == ')' { '(' } else { '[' };
+    let inner_end = title.len() - 1;
+    let Some(open) = title.rfind(open_char) else {
         return (title, None);
     };
     let inner = &title[open + 1..inner_end];
@@ -176,113 +215,71 @@ fn split_priority(title: &str) -> (&str, Option<&str>) {
     }
 }
 
-struct TasksParser<'a> {
-    file: &'a str,
+struct TasksParser {
     plan: TasksPlan,
-    current: Option<PlannedWp>,
-    /// Inside the current WP's `### Dependencies` subsection, where every list item is one.
-    in_dependencies_list: bool,
+    /// The index in `plan.work_packages` of the open section, and its heading's level.
+    current: Option<(usize, usize)>,
     fences: FenceTracker,
-    wp_lines: BTreeMap<WpId, usize>,
-    subtask_lines: BTreeMap<String, usize>,
 }
 
-impl<'a> TasksParser<'a> {
-    fn new(file: &'a str) -> Self {
+impl TasksParser {
+    fn new() -> Self {
         TasksParser {
-            file,
             plan: TasksPlan { title: None, work_packages: Vec::new() },
             current: None,
-            in_dependencies_list: false,
             fences: FenceTracker::default(),
-            wp_lines: BTreeMap::new(),
-            subtask_lines: BTreeMap::new(),
         }
     }
 
-    fn read(&mut self, line: Line<'_>) -> Result<(), TasksError> {
+    fn read(&mut self, line: Line<'_>) {
         if !self.fences.is_structure(line.content) {
-            return Ok(());
+            return;
         }
         if let Some((level, text)) = markdown::heading(line.content) {
-            return self.read_heading(line.number, level, text);
+            self.read_heading(line.number, level, text);
+            return;
         }
-        let Some(wp) = self.current.as_mut() else {
-            return Ok(());
+        let Some((index, _)) = self.current else {
+            return;
         };
         if let Some(subtask) = parse_subtask_line(line.content) {
-            if let Some(&first_line) = self.subtask_lines.get(subtask.id) {
-                return Err(TasksError::DuplicateSubtask {
-                    file: self.file.to_string(),
-                    line: line.number,
-                    subtask: subtask.id.to_string(),
-                    wp: wp.id.clone(),
-                    first_line,
-                });
-            }
-            self.subtask_lines.insert(subtask.id.to_string(), line.number);
-            wp.subtasks.push(Subtask {
+            self.plan.work_packages[index].subtasks.push(Subtask {
                 id: subtask.id.to_string(),
                 done: subtask.done,
                 parallel: subtask.parallel,
                 description: subtask.description.to_string(),
                 line: line.number,
             });
-            return Ok(());
         }
-        let dependencies =
-            dependency_line::dependency_ids(line.content, self.in_dependencies_list).map_err(|found| {
-                TasksError::MalformedDependency {
-                    file: self.file.to_string(),
-                    line: line.number,
-                    wp: wp.id.clone(),
-                    found,
-                }
-            })?;
-        for dependency in dependencies.into_iter().flatten() {
-            if !wp.dependencies.contains(&dependency) {
-                wp.dependencies.push(dependency);
-            }
-        }
-        Ok(())
     }
 
-    fn read_heading(&mut self, line: usize, level: usize, text: &str) -> Result<(), TasksError> {
-        if level >= 3 {
-            let name = text.trim_end_matches(':').trim();
-            self.in_dependencies_list = name.eq_ignore_ascii_case("dependencies");
-            return Ok(());
-        }
-        self.close_section();
+    fn read_heading(&mut self, line: usize, level: usize, text: &str) {
         if level == 1 {
             self.plan.title.get_or_insert_with(|| text.to_string());
-            return Ok(());
         }
-        let heading = parse_wp_heading(text).map_err(|found| TasksError::MalformedWpHeading {
-            file: self.file.to_string(),
-            line,
-            found,
-        })?;
+        let heading = if (2..=4).contains(&level) { parse_wp_heading(text) } else { None };
         let Some((id, title, priority)) = heading else {
-            return Ok(());
+            if self.current.is_some_and(|(_, open_level)| level <= open_level) {
+                self.current = None;
+            }
+            return;
         };
-        if let Some(&first_line) = self.wp_lines.get(&id) {
-            return Err(TasksError::DuplicateWp { file: self.file.to_string(), line, wp: id, first_line });
+        if let Some(index) = self.plan.work_packages.iter().position(|wp| wp.id == id) {
+            self.current = Some((index, level));
+            return;
         }
-        self.wp_lines.insert(id.clone(), line);
-        self.current = Some(PlannedWp { id, title, priority, subtasks: Vec::new(), dependencies: Vec::new(), line });
-        Ok(())
+        self.plan.work_packages.push(PlannedWp {
+            id,
+            title,
+            priority,
+            subtasks: Vec::new(),
+            dependencies: Vec::new(),
+            line,
+        });
+        self.current = Some((self.plan.work_packages.len() - 1, level));
     }
 
-    fn close_section(&mut self) {
-        self.in_dependencies_list = false;
-        if let Some(wp) = self.current.take() {
-            self.plan.work_packages.push(wp);
-        }
-    }
-
-    fn finish(mut self) -> TasksPlan {
-        self.close_section();
+    fn finish(self) -> TasksPlan {
         self.plan
     }
 }

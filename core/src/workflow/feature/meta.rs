@@ -1,15 +1,32 @@
-//! meta.json: a feature's identity. Typed fields for what spec-kitty reads; every other key, and
-//! the order of all keys, is kept so a rewrite changes only what was changed.
+//! meta.json: a feature's identity, in either of upstream's two formats:
+//! - the 028 format: `feature_number` (`"028"`), `slug` (`"028-cli-event-emission-sync"`),
+//!   `friendly_name`, `target_branch`, `created_at`, ...;
+//! - the mission format of upstream's later releases: `mission_number` (an integer, or null until
+//!   one is assigned), `mission_slug` (often without a number prefix, like
+//!   `cascade-org-inert-01M07E9P`), `mission_id` (a ULID), `mission_type`, and no
+//!   `feature_number`.
+//!
+//! Every field is optional: a feature folder without them still works, it just has no
+//! FeatureCreated ([`FeatureMeta::feature_created`] says why). A field that is present but has the
+//! wrong type or shape (`"feature_number": "28"`, `"mission_number": "7"`) is an error naming the
+//! file and the field. Typed fields for what spec-kitty reads; every other key, and the order of
+//! all keys, is kept so a rewrite changes only what was changed.
 
 use serde_json::{Map, Value};
 
-#[derive(Debug, Clone, PartialEq)]
+use crate::events::FeatureCreated;
+
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct FeatureMeta {
-    /// Like `"028"`.
-    pub feature_number: String,
+    /// Like `"028"` (028 format); always three digits when present.
+    pub feature_number: Option<String>,
+    /// The mission format's number, `None` when absent or null.
+    pub mission_number: Option<u64>,
     /// Like `"028-cli-event-emission-sync"`.
-    pub slug: String,
-    pub friendly_name: String,
+    pub slug: Option<String>,
+    /// The mission format's slug, like `"cascade-org-inert-01M07E9P"`.
+    pub mission_slug: Option<String>,
+    pub friendly_name: Option<String>,
     /// `None` when meta.json has none; the caller decides the default (`main`).
     pub target_branch: Option<String>,
     pub created_at: Option<String>,
@@ -23,22 +40,22 @@ pub enum FeatureMetaError {
     BrokenJson { file: String, line: usize, column: usize, message: String },
     #[error("{file}: expected a JSON object, found {found}")]
     NotAnObject { file: String, found: &'static str },
-    #[error("{file}: field `{field}` is missing")]
-    MissingField { file: String, field: &'static str },
-    #[error("{file}: field `{field}`: expected a string, found {found}")]
-    InvalidField { file: String, field: &'static str, found: &'static str },
+    #[error("{file}: field `{field}`: expected {expected}, found {found}")]
+    InvalidField { file: String, field: &'static str, expected: &'static str, found: String },
 }
 
+/// The typed string fields, in the order a new meta.json lists them.
+const STRING_FIELDS: [&str; 6] =
+    ["feature_number", "slug", "mission_slug", "friendly_name", "target_branch", "created_at"];
+
 impl FeatureMeta {
-    /// A meta.json for a new feature, with no other keys.
+    /// A meta.json for a new feature (028 format), with no other keys.
     pub fn new(feature_number: &str, slug: &str, friendly_name: &str) -> FeatureMeta {
         FeatureMeta {
-            feature_number: feature_number.to_string(),
-            slug: slug.to_string(),
-            friendly_name: friendly_name.to_string(),
-            target_branch: None,
-            created_at: None,
-            document: Map::new(),
+            feature_number: Some(feature_number.to_string()),
+            slug: Some(slug.to_string()),
+            friendly_name: Some(friendly_name.to_string()),
+            ..FeatureMeta::default()
         }
     }
 
@@ -62,21 +79,87 @@ impl FeatureMeta {
                 });
             }
         };
-        let required = |field: &'static str| -> Result<String, FeatureMetaError> {
-            optional_string(source_label, &document, field)?
-                .ok_or(FeatureMetaError::MissingField { file: file(), field })
+        let string = |field| optional_string(source_label, &document, field);
+        let feature_number = string("feature_number")?;
+        let malformed = feature_number.as_ref().filter(|n| !(n.len() == 3 && n.bytes().all(|b| b.is_ascii_digit())));
+        if let Some(number) = malformed {
+            return Err(FeatureMetaError::InvalidField {
+                file: file(),
+                field: "feature_number",
+                expected: "three digits as a string, like \"028\"",
+                found: format!("{number:?}"),
+            });
+        }
+        let mission_number = match document.get("mission_number") {
+            None | Some(Value::Null) => None,
+            Some(Value::Number(number)) if number.as_u64().is_some() => number.as_u64(),
+            Some(other) => {
+                return Err(FeatureMetaError::InvalidField {
+                    file: file(),
+                    field: "mission_number",
+                    expected: "a whole number or null",
+                    found: describe(other),
+                });
+            }
         };
         Ok(FeatureMeta {
-            feature_number: required("feature_number")?,
-            slug: required("slug")?,
-            friendly_name: required("friendly_name")?,
-            target_branch: optional_string(source_label, &document, "target_branch")?,
-            created_at: optional_string(source_label, &document, "created_at")?,
+            feature_number,
+            mission_number,
+            slug: string("slug")?,
+            mission_slug: string("mission_slug")?,
+            friendly_name: string("friendly_name")?,
+            target_branch: string("target_branch")?,
+            created_at: string("created_at")?,
             document,
         })
     }
 
-    /// Any key as read, including those without a typed field (`vcs`, `mission`, ...).
+    /// The feature's three-digit number: `feature_number`, else `mission_number` zero-padded
+    /// (`7` gives `"007"`; a number over 999 gives its own digits, which FeatureCreated refuses).
+    pub fn number(&self) -> Option<String> {
+        self.feature_number.clone().or_else(|| self.mission_number.map(|n| format!("{n:03}")))
+    }
+
+    /// Whether this is the mission format (it has mission keys and no `feature_number`).
+    pub fn is_mission_format(&self) -> bool {
+        self.feature_number.is_none()
+            && ["mission_number", "mission_slug", "mission_id", "mission_type"]
+                .iter()
+                .any(|k| self.document.contains_key(*k))
+    }
+
+    /// Whether meta.json had any key at all (a missing file reads as an empty meta).
+    pub fn is_empty(&self) -> bool {
+        self.document.is_empty()
+    }
+
+    /// The FeatureCreated payload for the feature folder `slug` with `wp_count` WPs, or why none
+    /// can be valid: FeatureCreated needs a three-digit `feature_number` and a slug of the form
+    /// `NNN-lowercase-words`. `target_branch` defaults to `main`.
+    pub fn feature_created(&self, slug: &str, wp_count: u32) -> Result<FeatureCreated, String> {
+        let Some(number) = self.number() else {
+            return Err("meta.json has no feature_number nor mission_number".to_string());
+        };
+        if number.len() != 3 {
+            return Err(format!(
+                "its number {number} does not fit the three digits of FeatureCreated's feature_number"
+            ));
+        }
+        if !is_numbered_slug(slug) {
+            return Err(format!(
+                "its slug `{slug}` is not of the form NNN-lowercase-words that FeatureCreated's feature_slug needs"
+            ));
+        }
+        Ok(FeatureCreated {
+            feature_slug: slug.to_string(),
+            feature_number: number,
+            target_branch: self.target_branch.clone().unwrap_or_else(|| "main".into()),
+            wp_count,
+            created_at: self.created_at.clone(),
+        })
+    }
+
+    /// Any key as read, including those without a typed field (`vcs`, `mission_id`, ...).
     pub fn get(&self, key: &str) -> Option<&Value> {
         self.document.get(key)
     }
@@ -91,16 +174,19 @@ impl FeatureMeta {
     pub fn to_json_pretty(&self) -> String {
         let mut document = self.document.clone();
         let typed = [
-            ("feature_number", Some(&self.feature_number)),
-            ("slug", Some(&self.slug)),
-            ("friendly_name", Some(&self.friendly_name)),
-            ("target_branch", self.target_branch.as_ref()),
-            ("created_at", self.created_at.as_ref()),
+            &self.feature_number,
+            &self.slug,
+            &self.mission_slug,
+            &self.friendly_name,
+            &self.target_branch,
+            &self.created_at,
         ];
-        for (key, value) in typed {
+        let numbers = [("mission_number", self.mission_number.map(Value::from))];
+        let strings = STRING_FIELDS.iter().zip(typed).map(|(key, value)| (*key, value.clone().map(Value::String)));
+        for (key, value) in strings.chain(numbers) {
             match value {
-                Some(text) => {
-                    document.insert(key.to_string(), Value::String(text.clone()));
+                Some(value) => {
+                    document.insert(key.to_string(), value);
                 }
                 // A JSON null already says "none"; keep it rather than drop the key.
                 None if document.get(key).is_some_and(Value::is_null) => {}
@@ -116,6 +202,15 @@ impl FeatureMeta {
     }
 }
 
+/// `^\d{3}-[a-z0-9-]+$`, the schema's pattern for a feature slug.
+pub fn is_numbered_slug(slug: &str) -> bool {
+    let bytes = slug.as_bytes();
+    bytes.len() > 4
+        && bytes[..3].iter().all(u8::is_ascii_digit)
+        && bytes[3] == b'-'
+        && bytes[4..].iter().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
+}
+
 fn optional_string(
     file: &str,
     document: &Map<String, Value>,
@@ -124,7 +219,20 @@ fn optional_string(
     match document.get(field) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(text)) => Ok(Some(text.clone())),
-        Some(other) => Err(FeatureMetaError::InvalidField { file: file.to_string(), field, found: json_kind(other) }),
+        Some(other) => Err(FeatureMetaError::InvalidField {
+            file: file.to_string(),
+            field,
+            expected: "a string",
+            found: describe(other),
+        }),
+    }
+}
+
+fn describe(value: &Value) -> String {
+    match value {
+        Value::Number(number) => format!("the number {number}"),
+        Value::String(text) => format!("the string {text:?}"),
+        other => json_kind(other).to_string(),
     }
 }
 
@@ -157,12 +265,14 @@ mod tests {
     #[test]
     fn typed_fields_and_unknown_keys_survive_a_rewrite() {
         let mut meta = FeatureMeta::parse("meta.json", META).expect("valid meta");
-        assert_eq!(meta.feature_number, "028");
+        assert_eq!(meta.feature_number.as_deref(), Some("028"));
+        assert_eq!(meta.number().as_deref(), Some("028"));
+        assert!(!meta.is_mission_format());
         assert_eq!(meta.target_branch.as_deref(), Some("2.x"));
         assert_eq!(meta.get("vcs"), Some(&Value::String("git".into())));
         assert_eq!(meta.to_json_pretty(), META);
 
-        meta.friendly_name = "Renamed – with dash".into();
+        meta.friendly_name = Some("Renamed – with dash".into());
         meta.target_branch = None;
         meta.set_other("vcs_locked_at", Value::String("2026-02-04".into()));
         let rewritten = meta.to_json_pretty();
@@ -184,13 +294,84 @@ mod tests {
         );
     }
 
+    const MISSION: &str = r#"{
+  "mission_id": "01M07E9PV8R2X74SM75BYY279F",
+  "mission_number": 7,
+  "slug": "cascade-org-inert-01M07E9P",
+  "mission_slug": "cascade-org-inert-01M07E9P",
+  "friendly_name": "Cascade Org Inert",
+  "mission_type": "software-dev",
+  "target_branch": "main",
+  "vcs": "git"
+}
+"#;
+
+    #[test]
+    fn the_mission_format_reads_and_rewrites_without_gaining_028_keys() {
+        let mut meta = FeatureMeta::parse("meta.json", MISSION).expect("mission format");
+        assert!(meta.is_mission_format());
+        assert_eq!((meta.feature_number.as_deref(), meta.mission_number), (None, Some(7)));
+        assert_eq!(meta.number().as_deref(), Some("007"));
+        assert_eq!(meta.to_json_pretty(), MISSION, "written back unchanged");
+        meta.set_other("accepted_at", Value::String("2026-03-01T00:00:00Z".into()));
+        let rewritten = meta.to_json_pretty();
+        assert!(!rewritten.contains("feature_number") && rewritten.contains("\"mission_number\": 7"), "{rewritten}");
+
+        let err = meta.feature_created("cascade-org-inert-01M07E9P", 3).expect_err("no number prefix");
+        assert!(err.contains("cascade-org-inert-01M07E9P") && err.contains("NNN-lowercase-words"), "{err}");
+        let created = meta.feature_created("007-cascade-org-inert", 3).expect("valid");
+        assert_eq!(
+            (created.feature_number.as_str(), created.wp_count, created.target_branch.as_str()),
+            ("007", 3, "main")
+        );
+
+        let unnumbered =
+            FeatureMeta::parse("m.json", &MISSION.replace("\"mission_number\": 7", "\"mission_number\": null"))
+                .expect("null is allowed");
+        assert_eq!(unnumbered.number(), None);
+        assert!(
+            unnumbered
+                .feature_created("007-x", 1)
+                .expect_err("no number")
+                .contains("no feature_number nor mission_number")
+        );
+        assert!(unnumbered.to_json_pretty().contains("\"mission_number\": null"));
+        let big = FeatureMeta::parse("m.json", "{\"mission_number\": 1234}").expect("valid meta");
+        assert!(big.feature_created("123-x", 1).expect_err("four digits").contains("1234"));
+        assert!(FeatureMeta::default().is_empty());
+    }
+
+    #[test]
+    fn numbered_slugs() {
+        assert!(is_numbered_slug("028-cli-event-emission-sync"));
+        for bad in ["028", "028-", "28-x", "028-Upper", "028_x", "cascade-org-inert-01M07E9P", "028-x.y"] {
+            assert!(!is_numbered_slug(bad), "{bad}");
+        }
+    }
+
     #[test]
     fn errors_name_the_file_and_field() {
-        let err = FeatureMeta::parse("kitty-specs/028/meta.json", "{\"slug\": \"s\", \"friendly_name\": \"f\"}")
-            .expect_err("no number");
-        assert_eq!(err.to_string(), "kitty-specs/028/meta.json: field `feature_number` is missing");
+        let meta = FeatureMeta::parse("kitty-specs/028/meta.json", "{\"slug\": \"s\", \"friendly_name\": \"f\"}")
+            .expect("fields are optional");
+        assert_eq!(meta.number(), None);
         let err = FeatureMeta::parse("m.json", "{\"feature_number\": 28}").expect_err("a number");
-        assert_eq!(err.to_string(), "m.json: field `feature_number`: expected a string, found a number");
+        assert_eq!(err.to_string(), "m.json: field `feature_number`: expected a string, found the number 28");
+        let err = FeatureMeta::parse("m.json", "{\"feature_number\": \"28\"}").expect_err("two digits");
+        assert_eq!(
+            err.to_string(),
+            "m.json: field `feature_number`: expected three digits as a string, like \"028\", found \"28\""
+        );
+        for (bad, found) in
+            [("\"7\"", "the string \"7\""), ("-1", "the number -1"), ("2.5", "the number 2.5"), ("[]", "an array")]
+        {
+            let err = FeatureMeta::parse("m.json", &format!("{{\"mission_number\": {bad}}}")).expect_err(bad);
+            assert_eq!(
+                err.to_string(),
+                format!("m.json: field `mission_number`: expected a whole number or null, found {found}")
+            );
+        }
+        let err = FeatureMeta::parse("m.json", "{\"mission_slug\": 3}").expect_err("not a string");
+        assert_eq!(err.to_string(), "m.json: field `mission_slug`: expected a string, found the number 3");
         let err = FeatureMeta::parse("m.json", "{\n  \"slug\": \"s\",\n}").expect_err("trailing comma");
         assert!(matches!(err, FeatureMetaError::BrokenJson { line: 3, .. }), "{err:?}");
         assert!(!err.to_string().contains(" at line "), "{err}");

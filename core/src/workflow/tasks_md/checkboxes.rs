@@ -36,6 +36,16 @@ pub fn set_subtask_done(
             file: source_label.to_string(),
             subtask: requested.to_string(),
         })?;
+        // tasks.md may list an id twice (reading it is lenient); which one to tick is then unclear.
+        let listed_again = plan.work_packages.iter().flat_map(|wp| &wp.subtasks).filter(|s| s.id == requested).nth(1);
+        if let Some(again) = listed_again {
+            return Err(TasksError::DuplicateSubtask {
+                file: source_label.to_string(),
+                line: again.line,
+                subtask: requested.to_string(),
+                first_line: subtask.line,
+            });
+        }
         if subtask.done != done {
             lines_to_flip.push(subtask.line);
         }
@@ -86,6 +96,15 @@ mod tests {
         let err = set_subtask_done("kitty-specs/028/tasks.md", PLAN, &["T001", "T999"], true)
             .expect_err("T999 is not listed");
         assert_eq!(err.to_string(), "kitty-specs/028/tasks.md: unknown subtask T999: no work package lists it");
+    }
+
+    #[test]
+    fn a_subtask_listed_twice_is_refused_naming_both_lines() {
+        let twice = "## Work Package WP01: A\n- [ ] T001 a\n## Work Package WP02: B\n- [x] T001 b\n- [ ] T002 c\n";
+        let err = set_subtask_done("tasks.md", twice, &["T001"], true).expect_err("ambiguous");
+        assert_eq!(err.to_string(), "tasks.md:4: subtask T001 is listed twice (first on line 2): tick it by hand");
+        let (ticked, _) = set_subtask_done("tasks.md", twice, &["T002"], true).expect("T002 is listed once");
+        assert!(ticked.ends_with("- [x] T002 c\n"));
     }
 
     fn plan_text(states: &[bool]) -> String {
