@@ -160,11 +160,16 @@ fn a_corrupt_queue_db_is_left_byte_identical_and_reported() {
 }
 
 #[test]
-fn a_malformed_tasks_md_fails_the_command_with_the_line_and_is_logged() {
+fn a_refused_tasks_md_or_meta_json_fails_the_command_naming_the_file_and_is_logged() {
+    // tasks.md is read as upstream reads it: a heading it does not understand is no error, but a
+    // dependency on a WP no section defines is refused, naming both WPs.
     let (repo, before) = repo_with_two_events();
     let tasks = std::fs::read_to_string(repo.tasks_path()).unwrap();
-    let broken =
-        tasks.replacen("## Work Package WP01: Event Factory Module (Priority: P0)", "## Work Package WP1: x", 1);
+    let broken = tasks.replacen(
+        "## Work Package WP01: Event Factory Module (Priority: P0)",
+        "## Work Package Summary\n\n## Work Package WP01: Event Factory Module (Priority: P0)\nDepends on WP09\n",
+        1,
+    );
     assert_ne!(broken, tasks);
     std::fs::write(repo.tasks_path(), &broken).unwrap();
     let head = repo.git(&["rev-parse", "HEAD"]);
@@ -172,19 +177,26 @@ fn a_malformed_tasks_md_fails_the_command_with_the_line_and_is_logged() {
     let run = repo.run(&["agent", "feature", "finalize-tasks", "--json"]).failed();
     let error = run.json()["error"].as_str().unwrap().to_string();
     let line = one_line(&run);
-    assert!(line.starts_with("error:") && line.contains("tasks.md:") && line.contains("WP1"), "{line}");
-    assert!(error.contains("tasks.md:") && error.contains("WP1"), "{error}");
+    assert!(
+        line.starts_with("error:") && line.contains("tasks.md:") && line.contains("WP01 depends on WP09"),
+        "{line}"
+    );
+    assert!(error.contains("tasks.md:") && error.contains("WP09"), "{error}");
     let new = assert_kept(&repo, &before);
     assert_eq!(new.len(), 1, "only the ErrorLogged: {new:#?}");
     let payload = error_logged(&new[0], "validation");
-    assert!(payload["error_message"].as_str().unwrap().contains("WP1"));
+    assert!(payload["error_message"].as_str().unwrap().contains("WP09"));
     assert_eq!(new[0]["aggregate_id"], "error");
     assert_eq!(repo.git(&["rev-parse", "HEAD"]), head, "nothing committed");
     assert_eq!(std::fs::read_to_string(repo.tasks_path()).unwrap(), broken, "tasks.md untouched");
 
-    // Task commands fail on it too, and log the WP and agent they were given.
+    // A meta.json value of the wrong shape fails every command, naming the file and the field,
+    // and is logged with the WP and agent the command was given.
+    let meta_path = repo.feature_dir().join("meta.json");
+    let meta = std::fs::read_to_string(&meta_path).unwrap();
+    std::fs::write(&meta_path, meta.replacen("\"feature_number\": \"028\"", "\"feature_number\": \"28\"", 1)).unwrap();
     let run = repo.run(&["agent", "tasks", "add-history", "WP02", "--note", "x", "--agent", "codex"]).failed();
-    assert!(one_line(&run).contains("tasks.md:"), "{run:#?}");
+    assert!(one_line(&run).contains("meta.json") && one_line(&run).contains("feature_number"), "{run:#?}");
     let new = assert_kept(&repo, &before);
     let payload = error_logged(&new[1], "validation");
     assert_eq!(payload["wp_id"], "WP02");
