@@ -414,3 +414,63 @@ pub fn ulid_from(n: u128) -> String {
     let value: u128 = (0x019C_0000_0000u128 << 80) | (n & ((1u128 << 80) - 1));
     (0..26).rev().map(|i| ALPHABET[((value >> (i * 5)) & 31) as usize] as char).collect()
 }
+
+// Helpers of the fault and concurrency tests (issue 7): runs with a watchdog, the activity log's notes.
+
+impl Run {
+    /// A run made from the output of a command prepared by hand (other stdio, another user).
+    pub fn from_process(args: &[&str], output: Output) -> Run {
+        Run::from_output(args, output)
+    }
+}
+
+/// Waits for a spawned child, reading its piped stdout/stderr; a child still running after `limit`
+/// is killed and the test fails (a bound on hanging, not a speed check).
+pub fn wait_within(mut child: std::process::Child, limit: std::time::Duration, what: &str) -> Output {
+    use std::io::Read;
+    fn drain<R: Read + Send + 'static>(pipe: Option<R>) -> std::thread::JoinHandle<Vec<u8>> {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_end(&mut bytes);
+            }
+            bytes
+        })
+    }
+    let stdout = drain(child.stdout.take());
+    let stderr = drain(child.stderr.take());
+    let deadline = std::time::Instant::now() + limit;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("cannot wait for the child") {
+            break status;
+        }
+        if std::time::Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("`{what}` was still running after {limit:?}: killed");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    };
+    Output { status, stdout: stdout.join().unwrap(), stderr: stderr.join().unwrap() }
+}
+
+impl TestRepo {
+    /// Runs `spec-kitty ARGS` at the root with extra environment variables under a watchdog of `limit`.
+    pub fn run_within(&self, limit: std::time::Duration, env: &[(&str, &str)], args: &[&str]) -> Run {
+        let mut command = self.command_in(&self.root, args);
+        command.stdout(Stdio::piped()).stderr(Stdio::piped());
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        let child = command.spawn().expect("cannot run spec-kitty");
+        Run::from_output(args, wait_within(child, limit, &format!("spec-kitty {}", args.join(" "))))
+    }
+}
+
+/// The notes of a WP file's activity log: the last field of each `- <time> – ... – <note>` line.
+pub fn activity_notes(text: &str) -> Vec<&str> {
+    text.lines()
+        .filter(|line| line.starts_with("- ") && line.contains(" – lane="))
+        .filter_map(|line| line.rsplit(" – ").next())
+        .collect()
+}
