@@ -21,6 +21,11 @@ pub struct LamportClock {
 }
 
 impl LamportClock {
+    /// The highest value handed out: `i64::MAX`, what SQLite (the queue's record of the clock) and
+    /// every JSON reader with 64-bit signed integers can store. Beyond it the clock is exhausted,
+    /// rather than repeat or wrap a value.
+    pub const MAX: u64 = i64::MAX as u64;
+
     pub fn new(value: u64) -> Self {
         Self { value }
     }
@@ -31,14 +36,20 @@ impl LamportClock {
 
     /// Advances for a local event and returns the value that event carries.
     pub fn tick(&mut self) -> Result<u64, ClockError> {
-        self.value = self.value.checked_add(1).ok_or(ClockError::Overflow(self.value))?;
+        if self.value >= Self::MAX {
+            return Err(ClockError::Overflow(self.value));
+        }
+        self.value += 1;
         Ok(self.value)
     }
 
     /// Merges a remote value: max(local, remote) + 1.
     pub fn receive(&mut self, remote: u64) -> Result<u64, ClockError> {
         let high = self.value.max(remote);
-        self.value = high.checked_add(1).ok_or(ClockError::Overflow(high))?;
+        if high >= Self::MAX {
+            return Err(ClockError::Overflow(high));
+        }
+        self.value = high + 1;
         Ok(self.value)
     }
 }
@@ -93,6 +104,17 @@ mod tests {
         let mut clock = LamportClock::new(u64::MAX);
         assert_eq!(clock.tick(), Err(ClockError::Overflow(u64::MAX)));
         assert_eq!(clock.value(), u64::MAX);
+    }
+
+    #[test]
+    fn the_clock_stops_at_what_sqlite_can_store() {
+        let mut clock = LamportClock::new(LamportClock::MAX - 1);
+        assert_eq!(clock.tick().unwrap(), i64::MAX as u64);
+        assert_eq!(clock.tick(), Err(ClockError::Overflow(LamportClock::MAX)));
+        assert_eq!(clock.receive(3), Err(ClockError::Overflow(LamportClock::MAX)));
+        let mut behind = LamportClock::new(5);
+        assert_eq!(behind.receive(LamportClock::MAX), Err(ClockError::Overflow(LamportClock::MAX)));
+        assert_eq!(behind.value(), 5, "a refused receive leaves the clock as it was");
     }
 
     #[test]

@@ -49,7 +49,7 @@ impl App {
         let identity = match project.ensure_identity(crate::emitter::local_node_id().as_str()) {
             Ok((identity, _)) => Some(identity),
             Err(e) => {
-                eprintln!("warning: events carry no project identity: {e:#}");
+                crate::errln!("warning: events carry no project identity: {e:#}");
                 None
             }
         };

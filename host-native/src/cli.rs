@@ -88,7 +88,8 @@ pub enum TasksCommand {
         /// planned, doing, for_review or done.
         #[arg(long)]
         to: String,
-        #[arg(long)]
+        /// Who acts (e.g. claude, codex); default: user.
+        #[arg(long, value_parser = agent_name)]
         agent: Option<String>,
         #[arg(long)]
         note: Option<String>,
@@ -104,7 +105,8 @@ pub enum TasksCommand {
         subtasks: Vec<String>,
         #[arg(long, value_enum)]
         status: SubtaskStatus,
-        #[arg(long)]
+        /// Who acts (e.g. claude, codex); default: user.
+        #[arg(long, value_parser = agent_name)]
         agent: Option<String>,
         #[command(flatten)]
         common: Common,
@@ -114,7 +116,8 @@ pub enum TasksCommand {
         wp: String,
         #[arg(long)]
         note: String,
-        #[arg(long)]
+        /// Who acts (e.g. claude, codex); default: user.
+        #[arg(long, value_parser = agent_name)]
         agent: Option<String>,
         #[command(flatten)]
         common: Common,
@@ -127,4 +130,24 @@ pub enum SyncCommand {
     Status(Common),
     /// The queued events, oldest first (with --json: the envelopes exactly as they will be sent).
     Queue(Common),
+}
+
+/// An agent's name as it goes into the activity log and the events: one line (line breaks fold to
+/// spaces, as notes do, so a name cannot split a log line) and not empty.
+fn agent_name(text: &str) -> Result<String, String> {
+    let folded = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if folded.is_empty() { Err("the agent name is empty".into()) } else { Ok(folded) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::agent_name;
+
+    #[test]
+    fn agent_names_are_one_non_empty_line() {
+        assert_eq!(agent_name("codex\nrm -rf").unwrap(), "codex rm -rf");
+        assert_eq!(agent_name(" claude ").unwrap(), "claude");
+        assert!(agent_name("").is_err());
+        assert!(agent_name(" \r\n ").is_err());
+    }
 }

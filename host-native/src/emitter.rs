@@ -5,13 +5,14 @@
 //! every problem becomes one warning line on stderr that says what was not queued.
 
 use crate::clock_store::LockedClock;
-use crate::credentials;
-use crate::queue::{AppendOutcome, OfflineQueue};
+use crate::queue::{self, AppendOutcome, OfflineQueue};
 use crate::state::StateDir;
+use crate::{credentials, file_lock};
 use anyhow::Result;
 use spec_kitty_core::sync::routing::QUEUE_CAP;
 use spec_kitty_core::{Event, EventFactory, Identity, Moment, NodeId, Payload, ProjectIdentity};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// An event to emit: its payload, and the action it belongs to.
 pub struct Draft {
@@ -40,6 +41,25 @@ pub struct Emitter {
 pub struct EmitReport {
     pub queued: Vec<Event>,
     pub warnings: Vec<String>,
+}
+
+static COMMAND_START: OnceLock<Instant> = OnceLock::new();
+
+/// Marks when the command started (called first thing by `main`): the emission's wait is counted
+/// from there.
+pub fn mark_command_start() {
+    let _ = COMMAND_START.set(Instant::now());
+}
+
+/// When the emission gives up waiting for the clock lock and the queue: `wait` after the command
+/// started, so commands queued behind one stuck emission (they wait for the project lock, then the
+/// clock lock) all give up after about the same bound instead of one bound each; but never less
+/// than half the bound (at most 2 s) from now, so a command that reached its emission late (a long
+/// merge) still rides out a queue that is busy for a moment.
+fn emission_deadline(wait: Duration) -> Instant {
+    let now = Instant::now();
+    let from_start = COMMAND_START.get().copied().unwrap_or(now) + wait;
+    from_start.max(now + (wait / 2).min(Duration::from_secs(2)))
 }
 
 pub fn now_ms() -> u64 {
@@ -102,6 +122,8 @@ impl Emitter {
     }
 
     /// Emits the drafts as one unit: all queued in one transaction, or a warning for each loss.
+    /// The whole emission (the clock lock, then the queue's write lock) waits at most
+    /// [`queue::busy_timeout`], however many processes wait with it.
     pub fn emit(&mut self, drafts: Vec<Draft>) -> EmitReport {
         let mut report = EmitReport::default();
         if drafts.is_empty() {
@@ -120,7 +142,7 @@ impl Emitter {
             }
         }
         for warning in &report.warnings {
-            eprintln!("warning: {warning}");
+            crate::errln!("warning: {warning}");
         }
         if !report.queued.is_empty() && !self.quiet {
             self.print_offline_indicator(report.queued.len());
@@ -129,21 +151,33 @@ impl Emitter {
     }
 
     fn try_emit(&mut self, drafts: Vec<Draft>, report: &mut EmitReport) -> Result<Option<AppendOutcome>> {
+        let wait = queue::busy_timeout();
+        let deadline = emission_deadline(wait);
         self.state.ensure()?;
         let lock = match &mut self.clock_lock {
             Some(lock) => lock,
-            empty => empty.insert(crate::clock_store::open_lock(&self.state)?),
+            empty => empty.insert(file_lock::open(&self.state.clock_lock())?),
         };
-        let mut locked = LockedClock::acquire(&self.state, lock)?;
+        let mut locked = LockedClock::acquire(&self.state, lock, deadline)?;
+        let remaining = deadline.saturating_duration_since(Instant::now()).max(Duration::from_millis(1));
         let queue = match &mut self.queue {
-            Some(queue) => queue,
-            empty => empty.insert(OfflineQueue::open(&self.state.queue_db())?),
+            Some(queue) => {
+                queue.set_wait(remaining)?;
+                queue
+            }
+            empty => empty.insert(OfflineQueue::open(&self.state.queue_db(), remaining)?),
         };
         if let Some(warning) = locked.warning.take() {
             report.warnings.push(warning);
         }
         // The queue keeps its own record of the highest value, so a lost clock.json never repeats one.
         let high_water = queue.clock_high_water()?;
+        if locked.missing && high_water > 0 {
+            report.warnings.push(format!(
+                "{} is missing; continuing from the queue's highest Lamport value {high_water}",
+                self.state.clock_file().display()
+            ));
+        }
         if high_water > locked.clock.value() {
             locked.clock = spec_kitty_core::LamportClock::new(high_water);
         }
@@ -160,12 +194,19 @@ impl Emitter {
         let now = now_ms();
         let outcome = queue.append(&report.queued, locked.clock.value(), (now / 1000) as i64, QUEUE_CAP)?;
         report.queued.truncate(outcome.queued);
-        locked.save(&self.state, &self.factory.identity().node_id, now)?;
+        // The events are safe from here on: a clock file that cannot be written is only a warning,
+        // since the queue's record of the clock covers it.
+        if let Err(e) = locked.save(&self.state, &self.factory.identity().node_id, now) {
+            report.warnings.push(format!(
+                "{} event(s) queued, but the clock file was not updated ({e:#}); the next command continues from the queue's record",
+                outcome.queued
+            ));
+        }
         Ok(Some(outcome))
     }
 
     fn print_offline_indicator(&self, queued: usize) {
         let why = if self.logged_in { "no sync server reachable" } else { "not logged in; events wait in the queue" };
-        eprintln!("[Offline] {queued} event(s) queued ({why})");
+        crate::errln!("[Offline] {queued} event(s) queued ({why})");
     }
 }

@@ -10,22 +10,45 @@ pub fn run(dir: &Path, args: &[&str]) -> Result<String> {
         Command::new("git").args(args).current_dir(dir).output().context("cannot run git (is it installed?)")?;
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
-        // git's own verdict (`fatal: ...`, `error: ...`), not its progress lines ("Preparing worktree").
-        let lines: Vec<&str> = stderr.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
-        let verdict = lines.iter().find(|l| l.starts_with("fatal:") || l.starts_with("error:")).or(lines.last());
-        bail!("git {}: {}", args.join(" "), verdict.copied().unwrap_or("failed"));
+        bail!("git {}: {}", args.join(" "), verdict(&stderr));
     }
     Ok(String::from_utf8_lossy(&output.stdout).trim().to_string())
 }
 
-/// The main working tree's root, also from inside a linked worktree.
-pub fn main_worktree_root(dir: &Path) -> Result<PathBuf> {
+/// git's own verdict (`fatal: ...`, `error: ...`) in one line, not its progress lines ("Preparing
+/// worktree"). A verdict that ends with a colon is followed by an indented list (the untracked files
+/// a merge would overwrite): those items are part of it.
+fn verdict(stderr: &str) -> String {
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    let Some(at) = lines.iter().position(|l| l.starts_with("fatal:") || l.starts_with("error:")) else {
+        return lines.last().map(|l| l.trim().to_string()).unwrap_or_else(|| "failed".into());
+    };
+    let head = lines[at].trim();
+    if !head.ends_with(':') {
+        return head.to_string();
+    }
+    let items: Vec<&str> =
+        lines[at + 1..].iter().take_while(|l| l.starts_with([' ', '\t'])).map(|l| l.trim()).collect();
+    if items.is_empty() { head.to_string() } else { format!("{head} {}", items.join(", ")) }
+}
+
+/// The files a failed merge left conflicted (none when it failed for another reason).
+pub fn unmerged_paths(dir: &Path) -> Vec<String> {
+    run(dir, &["diff", "--name-only", "--diff-filter=U"])
+        .map(|out| out.lines().map(str::to_string).filter(|l| !l.is_empty()).collect())
+        .unwrap_or_default()
+}
+
+/// The main working tree's root and the repository's common git folder, also from inside a
+/// linked worktree.
+pub fn main_worktree_root(dir: &Path) -> Result<(PathBuf, PathBuf)> {
     let common = run(dir, &["rev-parse", "--path-format=absolute", "--git-common-dir"])?;
     let common = PathBuf::from(common);
-    match common.file_name().and_then(|n| n.to_str()) {
-        Some(".git") => Ok(common.parent().map(Path::to_path_buf).unwrap_or(common)),
-        _ => Ok(PathBuf::from(run(dir, &["rev-parse", "--show-toplevel"])?)),
-    }
+    let root = match common.file_name().and_then(|n| n.to_str()) {
+        Some(".git") => common.parent().map(Path::to_path_buf).unwrap_or_else(|| common.clone()),
+        _ => PathBuf::from(run(dir, &["rev-parse", "--show-toplevel"])?),
+    };
+    Ok((root, common))
 }
 
 pub fn current_branch(dir: &Path) -> Result<String> {
@@ -73,4 +96,20 @@ pub fn commit_paths(dir: &Path, paths: &[&Path], message: &str) -> Result<bool> 
     commit.extend(rendered.iter().map(String::as_str));
     run(dir, &commit)?;
     Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::verdict;
+
+    #[test]
+    fn a_verdict_keeps_the_files_it_lists() {
+        let stderr = "error: The following untracked working tree files would be overwritten by merge:\n\tnew.txt\n\tdocs/b.md\nPlease move or remove them before you merge.\nAborting\n";
+        assert_eq!(
+            verdict(stderr),
+            "error: The following untracked working tree files would be overwritten by merge: new.txt, docs/b.md"
+        );
+        assert_eq!(verdict("Preparing worktree\nfatal: invalid reference: x\n"), "fatal: invalid reference: x");
+        assert_eq!(verdict(""), "failed");
+    }
 }

@@ -8,6 +8,7 @@ use spec_kitty::commands;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    spec_kitty::emitter::mark_command_start();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(error) => return usage_error(error),
@@ -21,7 +22,7 @@ fn main() -> ExitCode {
         Command::Implement { wp, common } => {
             (common.clone(), true, commands::lifecycle::implement(&app(common), wp, &mut failure))
         }
-        Command::Merge(c) => (c.clone(), true, commands::lifecycle::merge(&app(c))),
+        Command::Merge(c) => (c.clone(), true, commands::lifecycle::merge(&app(c), &mut failure)),
         Command::Accept(c) => (c.clone(), true, commands::lifecycle::accept(&app(c))),
         Command::Agent { command: AgentCommand::Feature { command: FeatureCommand::FinalizeTasks(c) } } => {
             (c.clone(), true, commands::lifecycle::finalize_tasks(&app(c)))
@@ -54,9 +55,9 @@ fn main() -> ExitCode {
         Err(error) => {
             let message = format!("{error:#}");
             if common.json {
-                println!("{}", serde_json::json!({"ok": false, "error": message}));
+                spec_kitty::outln!("{}", serde_json::json!({"ok": false, "error": message}));
             }
-            eprintln!("error: {message}");
+            spec_kitty::errln!("error: {message}");
             if logs_failures {
                 app(&common).log_failure(&error, &failure);
             }
@@ -67,9 +68,9 @@ fn main() -> ExitCode {
 
 fn print_report(report: &Report, json: bool) {
     if json {
-        println!("{}", serde_json::to_string_pretty(&report.json).unwrap_or_default());
+        spec_kitty::outln!("{}", serde_json::to_string_pretty(&report.json).unwrap_or_default());
     } else if !report.human.is_empty() {
-        println!("{}", report.human);
+        spec_kitty::outln!("{}", report.human);
     }
 }
 
@@ -86,7 +87,7 @@ fn usage_error(error: clap::Error) -> ExitCode {
             let lines: Vec<&str> = text.trim_start().lines().take_while(|line| !line.trim().is_empty()).collect();
             lines.iter().map(|line| line.trim()).collect::<Vec<_>>().join(" ").trim_start_matches("error: ").to_string()
         };
-        println!("{}", serde_json::json!({"ok": false, "error": message}));
+        spec_kitty::outln!("{}", serde_json::json!({"ok": false, "error": message}));
     }
     let _ = error.print();
     ExitCode::from(error.exit_code().clamp(0, 255) as u8)

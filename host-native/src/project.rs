@@ -1,14 +1,31 @@
 //! The project being worked on: its git root, `.kittify/config.yaml` identity, and its features.
 
+use crate::app::invalid;
+use crate::file_lock;
 use crate::git;
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use serde::Deserialize;
 use spec_kitty_core::ProjectIdentity;
+use std::fs::File;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 pub struct Project {
     /// The main working tree, also when a command runs inside one of its worktrees.
     pub root: PathBuf,
+    /// The repository's common git folder (`.git` of the main working tree), shared by its worktrees.
+    pub git_dir: PathBuf,
+}
+
+/// How long a command waits for another spec-kitty command working on the same repository: 60 s, or
+/// the milliseconds in this variable.
+pub const LOCK_TIMEOUT_ENV: &str = "SPEC_KITTY_LOCK_TIMEOUT_MS";
+const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Held while a command reads, changes and commits the project's files; released on drop (or by
+/// the kernel when the process dies, so a killed command never leaves it taken).
+pub struct ProjectLock {
+    _file: File,
 }
 
 #[derive(Deserialize)]
@@ -24,9 +41,55 @@ struct ProjectSection {
 
 impl Project {
     pub fn discover(cwd: &Path) -> Result<Project> {
-        let root = git::main_worktree_root(cwd)
+        let (root, git_dir) = git::main_worktree_root(cwd)
             .with_context(|| format!("{} is not inside a git repository (run `git init` first)", cwd.display()))?;
-        Ok(Project { root })
+        Ok(Project { root, git_dir })
+    }
+
+    /// Serialises the commands of this tool on one repository (all its worktrees): each one's
+    /// read-modify-write of a project file and its commit happen while no other runs, so no note,
+    /// checkbox or lane change is lost and no commit trips over another's `index.lock`. The wait is
+    /// bounded; then the command fails before it changed anything.
+    pub fn lock(&self) -> Result<ProjectLock> {
+        let path = self.git_dir.join("spec-kitty.lock");
+        let file = file_lock::open(&path)?;
+        let wait = file_lock::wait_from_env(LOCK_TIMEOUT_ENV, DEFAULT_LOCK_TIMEOUT);
+        file_lock::lock_until(&file, &path, Instant::now() + wait)
+            .with_context(|| format!("the repository is busy; try again ({LOCK_TIMEOUT_ENV} sets the wait)"))?;
+        // Under the lock no other command of ours is writing, so any temp file of ours is a leftover
+        // of a killed one: remove it before `git add` could ever pick it up.
+        self.sweep_leftover_temp_files();
+        Ok(ProjectLock { _file: file })
+    }
+
+    /// The branch checked out in the main working tree, where this tool commits; a detached HEAD is
+    /// refused, since a commit there would be lost to every branch.
+    pub fn require_branch(&self, command: &str) -> Result<String> {
+        let head_path = self.git_dir.join("HEAD");
+        let head =
+            std::fs::read_to_string(&head_path).with_context(|| format!("cannot read {}", head_path.display()))?;
+        match head.trim().strip_prefix("ref: refs/heads/") {
+            Some(branch) => Ok(branch.to_string()),
+            None => Err(invalid(format!(
+                "HEAD of {} is detached (at {}): check out a branch (e.g. the feature's target branch) before `{command}`",
+                self.root.display(),
+                head.trim().chars().take(12).collect::<String>()
+            ))),
+        }
+    }
+
+    fn sweep_leftover_temp_files(&self) {
+        let specs = self.specs_dir();
+        let mut dirs = vec![self.root.join(".kittify")];
+        if let Ok(features) = std::fs::read_dir(&specs) {
+            for feature in features.flatten() {
+                dirs.push(feature.path().join("tasks"));
+                dirs.push(feature.path());
+            }
+        }
+        for dir in dirs {
+            crate::state::remove_leftover_temp_files(&dir, None);
+        }
     }
 
     pub fn config_path(&self) -> PathBuf {
@@ -43,7 +106,8 @@ impl Project {
         name.to_lowercase().replace(['_', ' '], "-")
     }
 
-    /// Reads the identity from `.kittify/config.yaml`; `None` when the file or its section is missing.
+    /// Reads the identity from `.kittify/config.yaml`; `None` when the file or its section is
+    /// missing; an error naming the field when a value would make every event invalid.
     pub fn identity(&self) -> Result<Option<ProjectIdentity>> {
         let path = self.config_path();
         let text = match std::fs::read_to_string(&path) {
@@ -54,12 +118,15 @@ impl Project {
         let config: KittifyConfig = if text.trim().is_empty() {
             KittifyConfig { project: None }
         } else {
-            serde_yaml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
+            let one_line = |e: serde_yaml::Error| e.to_string().replace('\n', " ");
+            serde_yaml::from_str(&text).map_err(|e| invalid(format!("{}: {}", path.display(), one_line(e))))?
         };
-        Ok(config.project.and_then(|p| match (p.uuid, p.slug) {
-            (Some(uuid), Some(slug)) => Some(ProjectIdentity { uuid, slug }),
-            _ => None,
-        }))
+        match config.project {
+            Some(ProjectSection { uuid: Some(uuid), slug: Some(slug) }) => {
+                ProjectIdentity::checked(uuid, slug).map(Some).map_err(|e| invalid(format!("{}: {e}", path.display())))
+            }
+            _ => Ok(None),
+        }
     }
 
     /// Creates the project identity if it is missing; returns it and whether it was created.
@@ -70,7 +137,7 @@ impl Project {
         let path = self.config_path();
         let existing = std::fs::read_to_string(&path).unwrap_or_default();
         if existing.lines().any(|line| line.starts_with("project:")) {
-            bail!("{}: the `project` section needs both `uuid` and `slug`", path.display());
+            return Err(invalid(format!("{}: the `project` section needs both `uuid` and `slug`", path.display())));
         }
         let identity = ProjectIdentity { uuid: uuid::Uuid::new_v4().to_string(), slug: self.default_slug() };
         let mut text = existing;

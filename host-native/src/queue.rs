@@ -1,7 +1,7 @@
 //! The offline queue: SQLite in WAL mode, the contract's `queue` table plus a dead-letter table.
 
 use anyhow::{Context, Result, anyhow};
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 use spec_kitty_core::Event;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -35,13 +35,14 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 pub const BUSY_TIMEOUT_ENV: &str = "SPEC_KITTY_QUEUE_BUSY_TIMEOUT_MS";
 
-fn busy_timeout() -> Duration {
-    std::env::var(BUSY_TIMEOUT_ENV)
-        .ok()
-        .and_then(|ms| ms.trim().parse::<u64>().ok())
-        .map(Duration::from_millis)
-        .unwrap_or(DEFAULT_BUSY_TIMEOUT)
+/// The longest one emission waits, for the clock lock and the queue's write lock together.
+pub fn busy_timeout() -> Duration {
+    crate::file_lock::wait_from_env(BUSY_TIMEOUT_ENV, DEFAULT_BUSY_TIMEOUT)
 }
+
+/// The columns of the contract's `queue` table, which a file of ours always has.
+const QUEUE_COLUMNS: [&str; 6] = ["id", "event_id", "event_type", "data", "timestamp", "retry_count"];
+const OUR_TABLES: [&str; 4] = ["queue", "dead_letter", "meta", "sqlite_sequence"];
 
 pub struct OfflineQueue {
     conn: Connection,
@@ -66,10 +67,14 @@ pub struct QueueSummary {
 }
 
 impl OfflineQueue {
-    pub fn open(path: &Path) -> Result<OfflineQueue> {
+    /// Opens the queue for writing, creating it if missing. `wait` bounds how long a write waits for
+    /// another process's transaction. A file that holds tables of someone else is left untouched
+    /// (not even switched to WAL mode).
+    pub fn open(path: &Path, wait: Duration) -> Result<OfflineQueue> {
         let label = path.display();
         let conn = Connection::open(path).with_context(|| format!("cannot open {label}"))?;
-        conn.busy_timeout(busy_timeout()).with_context(|| format!("cannot configure {label}"))?;
+        conn.busy_timeout(wait).with_context(|| format!("cannot configure {label}"))?;
+        refuse_foreign(&conn, path)?;
         conn.pragma_update(None, "journal_mode", "WAL").map_err(|e| describe(path, e))?;
         // FULL: a commit is on disk before the command reports success.
         conn.pragma_update(None, "synchronous", "FULL").map_err(|e| describe(path, e))?;
@@ -77,9 +82,40 @@ impl OfflineQueue {
         Ok(OfflineQueue { conn, path: path.to_path_buf() })
     }
 
-    /// Opens an existing queue for reading; `None` when there is none yet.
-    pub fn open_existing(path: &Path) -> Result<Option<OfflineQueue>> {
-        if path.exists() { Self::open(path).map(Some) } else { Ok(None) }
+    /// Opens an existing queue read-only; `None` when there is none yet. Works on a read-only state
+    /// folder: when SQLite cannot make the WAL's shared-memory file there, the file is read as it
+    /// stands on disk (`immutable`).
+    pub fn open_for_reading(path: &Path) -> Result<Option<OfflineQueue>> {
+        if !path.exists() {
+            return Ok(None);
+        }
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let probe = |uri: &str| -> rusqlite::Result<Connection> {
+            let conn = Connection::open_with_flags(uri, flags)?;
+            conn.busy_timeout(busy_timeout())?;
+            conn.query_row("SELECT COUNT(*) FROM sqlite_master", [], |row| row.get::<_, i64>(0))?;
+            Ok(conn)
+        };
+        let uri = file_uri(path);
+        let conn = match probe(&uri) {
+            Ok(conn) => conn,
+            Err(e)
+                if matches!(
+                    e.sqlite_error_code(),
+                    Some(rusqlite::ErrorCode::CannotOpen | rusqlite::ErrorCode::ReadOnly)
+                ) =>
+            {
+                probe(&format!("{uri}?immutable=1")).map_err(|e| describe(path, e))?
+            }
+            Err(e) => return Err(describe(path, e)),
+        };
+        refuse_foreign(&conn, path)?;
+        Ok(Some(OfflineQueue { conn, path: path.to_path_buf() }))
+    }
+
+    /// Bounds the next write's wait for the lock (the rest of the emission's time).
+    pub fn set_wait(&self, wait: Duration) -> Result<()> {
+        self.conn.busy_timeout(wait).with_context(|| format!("cannot configure {}", self.path.display()))
     }
 
     pub fn meta(&self, key: &str) -> Result<Option<i64>> {
@@ -164,6 +200,45 @@ impl OfflineQueue {
     }
 }
 
+/// Refuses a database that is not a queue of ours: a `queue` table of another shape, or other tables
+/// and none of ours. Nothing is written to such a file.
+fn refuse_foreign(conn: &Connection, path: &Path) -> Result<()> {
+    let tables: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
+        .and_then(|mut stmt| stmt.query_map([], |row| row.get(0))?.collect())
+        .map_err(|e| describe(path, e))?;
+    let label = path.display();
+    if tables.iter().any(|t| t == "queue") {
+        let columns: Vec<String> = conn
+            .prepare("SELECT name FROM pragma_table_info('queue')")
+            .and_then(|mut stmt| stmt.query_map([], |row| row.get(0))?.collect())
+            .map_err(|e| describe(path, e))?;
+        if !QUEUE_COLUMNS.iter().all(|wanted| columns.iter().any(|c| c == wanted)) {
+            anyhow::bail!(
+                "{label} holds a `queue` table that spec-kitty did not create (columns: {}); it was left untouched: move it aside or set SPEC_KITTY_HOME to another folder",
+                columns.join(", ")
+            );
+        }
+    } else if let Some(other) = tables.iter().find(|t| !OUR_TABLES.contains(&t.as_str())) {
+        anyhow::bail!(
+            "{label} is a database spec-kitty did not create (it holds a table `{other}`); it was left untouched: move it aside or set SPEC_KITTY_HOME to another folder"
+        );
+    }
+    Ok(())
+}
+
+/// `file:` URI of a path, with the characters URIs reserve escaped.
+fn file_uri(path: &Path) -> String {
+    let mut uri = String::from("file:");
+    for byte in path.to_string_lossy().bytes() {
+        match byte {
+            b'?' | b'#' | b'%' => uri.push_str(&format!("%{byte:02X}")),
+            _ => uri.push(byte as char),
+        }
+    }
+    uri
+}
+
 fn upsert_max(conn: &Connection, key: &str, value: i64) -> rusqlite::Result<usize> {
     conn.execute(
         "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = MAX(value, ?2)",
@@ -182,7 +257,14 @@ fn describe(path: &Path, error: rusqlite::Error) -> anyhow::Error {
         Some(DatabaseBusy) | Some(DatabaseLocked) => {
             anyhow!("{label} is locked by another process (waited {} ms)", busy_timeout().as_millis())
         }
-        Some(ReadOnly) | Some(CannotOpen) | Some(PermissionDenied) => anyhow!("{label} cannot be written: {error}"),
-        _ => anyhow!("{label}: {error}"),
+        Some(ReadOnly) | Some(CannotOpen) | Some(PermissionDenied) => {
+            anyhow!("{label} cannot be written: {}", one_line(&error))
+        }
+        _ => anyhow!("{label}: {}", one_line(&error)),
     }
+}
+
+/// SQLite's messages can quote a whole statement over several lines; a warning is one line.
+fn one_line(error: &rusqlite::Error) -> String {
+    error.to_string().split_whitespace().collect::<Vec<_>>().join(" ")
 }

@@ -60,6 +60,10 @@ impl StateDir {
 
 /// Writes a file atomically: a temp file in the same folder, fsync, then rename over the target.
 /// A reader sees the old content or the new, never half of either.
+///
+/// The temp file is `.{name}.{pid}.tmp`. A process killed between create and rename leaves it
+/// behind; [`remove_leftover_temp_files`] clears such files, called by the next command while it
+/// holds the lock that every writer of that folder holds.
 pub fn write_atomically(path: &Path, contents: &[u8]) -> Result<()> {
     use std::io::Write;
     let dir = path.parent().unwrap_or_else(|| Path::new("."));
@@ -75,4 +79,44 @@ pub fn write_atomically(path: &Path, contents: &[u8]) -> Result<()> {
         let _ = std::fs::remove_file(&temp);
     }
     result.with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// Whether `name` is a temp file of [`write_atomically`]: `.{name}.{pid}.tmp`.
+fn is_our_temp_file(name: &str) -> bool {
+    let Some(inner) = name.strip_prefix('.').and_then(|n| n.strip_suffix(".tmp")) else { return false };
+    match inner.rsplit_once('.') {
+        Some((target, pid)) => !target.is_empty() && !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit()),
+        None => false,
+    }
+}
+
+/// Removes the temp files a killed [`write_atomically`] left in `dir` (only those of the file named
+/// `only_for`, when given). Call it only while holding the lock every writer of those files takes,
+/// so no live write's temp file is removed. Best effort: a file that cannot be removed is left for
+/// the next command.
+pub fn remove_leftover_temp_files(dir: &Path, only_for: Option<&str>) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let wanted = |name: &str| match only_for {
+        Some(target) => name.strip_prefix('.').is_some_and(|rest| rest.starts_with(&format!("{target}."))),
+        None => true,
+    };
+    for entry in entries.flatten() {
+        if entry.file_name().to_str().is_some_and(|name| is_our_temp_file(name) && wanted(name)) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_our_temp_file;
+
+    #[test]
+    fn recognises_only_its_own_temp_names() {
+        assert!(is_our_temp_file(".WP01-factory.md.4242.tmp"));
+        assert!(is_our_temp_file(".clock.json.1.tmp"));
+        for other in [".WP01.md.tmp", "WP01.md.42.tmp", ".clock.json.4x2.tmp", "..42.tmp", ".notes.tmp"] {
+            assert!(!is_our_temp_file(other), "{other}");
+        }
+    }
 }

@@ -27,6 +27,57 @@ pub struct ProjectIdentity {
     pub slug: String,
 }
 
+/// What is wrong with a project identity, naming the config field.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProjectIdentityError {
+    #[error("project.uuid `{0}` is not a lowercase UUID v4 (like 3f2b8c1e-5d4a-4c9b-8e7f-1a2b3c4d5e6f)")]
+    Uuid(String),
+    #[error("project.slug is empty")]
+    EmptySlug,
+}
+
+impl ProjectIdentity {
+    /// Checks the identity as the event schema will: a lowercase UUID v4 and a non-empty slug, so a bad
+    /// `.kittify/config.yaml` is named once instead of making every event fail validation.
+    pub fn checked(uuid: String, slug: String) -> Result<ProjectIdentity, ProjectIdentityError> {
+        if !is_uuid_v4(&uuid) {
+            return Err(ProjectIdentityError::Uuid(uuid));
+        }
+        if slug.is_empty() {
+            return Err(ProjectIdentityError::EmptySlug);
+        }
+        Ok(ProjectIdentity { uuid, slug })
+    }
+}
+
+/// `^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`, the schema's pattern.
+fn is_uuid_v4(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    bytes.len() == 36
+        && bytes.iter().enumerate().all(|(i, &b)| match i {
+            8 | 13 | 18 | 23 => b == b'-',
+            14 => b == b'4',
+            19 => matches!(b, b'8' | b'9' | b'a' | b'b'),
+            _ => b.is_ascii_digit() || (b'a'..=b'f').contains(&b),
+        })
+}
+
+#[cfg(test)]
+mod project_identity_tests {
+    use super::*;
+
+    #[test]
+    fn only_the_schemas_uuid_v4_passes() {
+        let good = "3f2b8c1e-5d4a-4c9b-8e7f-1a2b3c4d5e6f";
+        assert!(ProjectIdentity::checked(good.into(), "demo".into()).is_ok());
+        for bad in ["not-a-uuid", "3F2B8C1E-5D4A-4C9B-8E7F-1A2B3C4D5E6F", "3f2b8c1e-5d4a-1c9b-8e7f-1a2b3c4d5e6f", ""] {
+            let err = ProjectIdentity::checked(bad.into(), "demo".into()).unwrap_err();
+            assert!(err.to_string().starts_with("project.uuid"), "{err}");
+        }
+        assert_eq!(ProjectIdentity::checked(good.into(), String::new()), Err(ProjectIdentityError::EmptySlug));
+    }
+}
+
 /// Who emits: the machine, the team (`local` before login) and the project.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Identity {

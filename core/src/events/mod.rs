@@ -5,7 +5,7 @@ mod factory;
 mod payload;
 
 pub use envelope::{AggregateType, Event, EventType, Payload, PayloadError};
-pub use factory::{EventError, EventFactory, Identity, Moment, ProjectIdentity};
+pub use factory::{EventError, EventFactory, Identity, Moment, ProjectIdentity, ProjectIdentityError};
 pub use payload::*;
 
 #[cfg(test)]

@@ -45,12 +45,92 @@ pub enum FrontmatterError {
     Unclosed { file: String },
     #[error("{file}:{line}:{column}: broken YAML frontmatter: {message}")]
     BrokenYaml { file: String, line: usize, column: usize, message: String },
+    #[error("{file}: the frontmatter is too large ({bytes} bytes; at most {limit})")]
+    TooLarge { file: String, bytes: usize, limit: usize },
+    #[error("{file}:{line}: the frontmatter nests deeper than {limit} levels")]
+    TooDeep { file: String, line: usize, limit: usize },
     #[error("{file}:2: the frontmatter must be a mapping of keys to values, found {found}")]
     NotAMapping { file: String, found: String },
     #[error("{file}: frontmatter field `{field}` is missing")]
     MissingField { file: String, field: String },
     #[error("{file}:{line}: frontmatter field `{field}`: {problem}")]
     InvalidField { file: String, line: usize, field: String, problem: String },
+}
+
+/// Limits checked before the YAML parser sees the text: serde_yaml refuses deep nesting only after
+/// it has read all of it, which for 100,000 levels takes most of a minute, and a command reads
+/// every WP file of its feature.
+mod limits {
+    use super::FrontmatterError;
+
+    /// Far above any real WP frontmatter (a few KiB), far below what takes the parser long.
+    pub const MAX_BYTES: usize = 1 << 20;
+    /// serde_yaml's own recursion limit is 128; real frontmatter nests 3 or 4 levels.
+    pub const MAX_DEPTH: usize = 64;
+
+    /// Counts, per line, flow brackets still open plus block levels (indentation steps and the
+    /// `- ` markers of compact nested lists): an upper bound of the YAML nesting, cheap to compute.
+    pub fn check(file: &str, yaml: &str) -> Result<(), FrontmatterError> {
+        if yaml.len() > MAX_BYTES {
+            return Err(FrontmatterError::TooLarge { file: file.to_string(), bytes: yaml.len(), limit: MAX_BYTES });
+        }
+        let too_deep = |index: usize| FrontmatterError::TooDeep {
+            file: file.to_string(),
+            line: index + super::reading::YAML_FIRST_LINE,
+            limit: MAX_DEPTH,
+        };
+        let mut flow_depth = 0usize;
+        for (index, line) in yaml.lines().enumerate() {
+            let indent = line.len() - line.trim_start_matches([' ', '\t']).len();
+            let rest = &line[indent..];
+            let dashes = rest.split("- ").take_while(|part| part.trim().is_empty()).count();
+            if indent / 2 + dashes > MAX_DEPTH {
+                return Err(too_deep(index));
+            }
+            let mut quote: Option<char> = None;
+            for c in rest.chars() {
+                match (quote, c) {
+                    (Some(open), c) if c == open => quote = None,
+                    (Some(_), _) => {}
+                    (None, '"' | '\'') => quote = Some(c),
+                    (None, '#') => break,
+                    (None, '[' | '{') => {
+                        flow_depth += 1;
+                        if flow_depth > MAX_DEPTH {
+                            return Err(too_deep(index));
+                        }
+                    }
+                    (None, ']' | '}') => flow_depth = flow_depth.saturating_sub(1),
+                    _ => {}
+                }
+            }
+        }
+        Ok(())
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn deep_or_huge_frontmatter_fails_fast_and_names_the_file() {
+            let flow = format!("deep: {}{}\n", "[".repeat(100_000), "]".repeat(100_000));
+            let err = check("tasks/WP01.md", &flow).unwrap_err();
+            assert_eq!(err.to_string(), "tasks/WP01.md:2: the frontmatter nests deeper than 64 levels");
+            let dashes = format!("work_package_id: WP01\nlist:\n{}x\n", "- ".repeat(65));
+            assert!(matches!(check("f", &dashes), Err(FrontmatterError::TooDeep { line: 4, .. })));
+            let huge = format!("title: \"{}\"\n", "a".repeat(MAX_BYTES));
+            assert!(matches!(check("f", &huge), Err(FrontmatterError::TooLarge { .. })));
+        }
+
+        #[test]
+        fn ordinary_frontmatter_passes() {
+            let yaml = "work_package_id: WP01\ntitle: \"Kitty's [WIP] {x}\"\ndependencies: [WP02, WP03]\nhistory:\n  - at: x\n    note: '[[[['\n";
+            assert_eq!(check("f", yaml), Ok(()));
+            let nested = format!("a: {}{}\n", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
+            assert_eq!(check("f", &nested), Ok(()));
+        }
+    }
 }
 
 impl WpFile {
@@ -67,6 +147,7 @@ impl WpFile {
         };
         let yaml = opening.end..closing.start;
         let yaml_text = &text[yaml.clone()];
+        limits::check(source_label, yaml_text)?;
 
         let document = match serde_yaml::from_str::<Value>(yaml_text) {
             Ok(Value::Mapping(mapping)) => mapping,

@@ -41,7 +41,7 @@ impl Demo {
     fn step(&self, title: &str, args: &[&str]) -> Result<String> {
         let shown: Vec<String> =
             args.iter().map(|a| if a.contains(' ') { format!("\"{a}\"") } else { a.to_string() }).collect();
-        println!("\n## {title}\n$ spec-kitty {}", shown.join(" "));
+        crate::outln!("\n## {title}\n$ spec-kitty {}", shown.join(" "));
         let output = Command::new(&self.exe)
             .args(args)
             .current_dir(&self.repo)
@@ -49,9 +49,9 @@ impl Demo {
             .output()
             .with_context(|| format!("cannot run {}", self.exe.display()))?;
         let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-        print!("{stdout}");
+        crate::out!("{stdout}");
         // The demo is a transcript: what the command wrote to stderr belongs in it too.
-        print!("{}", String::from_utf8_lossy(&output.stderr));
+        crate::out!("{}", String::from_utf8_lossy(&output.stderr));
         if !output.status.success() {
             bail!("demo step `spec-kitty {}` failed", args.join(" "));
         }
@@ -90,7 +90,7 @@ pub fn run(keep: bool) -> Result<Report> {
     std::fs::create_dir_all(&demo.repo).with_context(|| format!("cannot create {}", demo.repo.display()))?;
     let result = run_steps(&demo);
     if keep || result.is_err() {
-        println!("\nThe demo repository is {} and its state folder {}", demo.repo.display(), demo.home.display());
+        crate::outln!("\nThe demo repository is {} and its state folder {}", demo.repo.display(), demo.home.display());
     } else {
         let _ = std::fs::remove_dir_all(&base);
     }
@@ -98,7 +98,7 @@ pub fn run(keep: bool) -> Result<Report> {
 }
 
 fn run_steps(demo: &Demo) -> Result<Report> {
-    println!("# spec-kitty demo: feature {SLUG} in a new git repository");
+    crate::outln!("# spec-kitty demo: feature {SLUG} in a new git repository");
     let repo = &demo.repo;
     git::run(repo, &["init", "--quiet", "--initial-branch", "main"])?;
     git::run(repo, &["config", "user.name", "Demo User"])?;
@@ -114,7 +114,7 @@ fn run_steps(demo: &Demo) -> Result<Report> {
     std::fs::write(worktree.join("event_factory.rs"), "// the event factory\n")?;
     git::run(&worktree, &["add", "event_factory.rs"])?;
     git::run(&worktree, &["commit", "--quiet", "-m", "WP01: event factory"])?;
-    println!("\n(an agent commits its work on branch {SLUG}-WP01)");
+    crate::outln!("\n(an agent commits its work on branch {SLUG}-WP01)");
     demo.step("Tick WP01's subtasks", &["agent", "tasks", "mark-status", "T001", "T002", "T003", "--status", "done"])?;
     demo.step(
         "Leave a note",
@@ -133,10 +133,10 @@ fn run_steps(demo: &Demo) -> Result<Report> {
     let json = demo_queue_json(demo)?;
     let events: Vec<Event> = serde_json::from_str(&json).context("reading the queue")?;
     let board = Board::from_events(&events);
-    println!("\n## The board, folded from those events by the core");
+    crate::outln!("\n## The board, folded from those events by the core");
     for card in board.work_packages.values() {
         let title = card.title.as_deref().unwrap_or("");
-        println!("{:<5} {:<11} {title}", card.wp_id.as_str(), card.lane.as_str());
+        crate::outln!("{:<5} {:<11} {title}", card.wp_id.as_str(), card.lane.as_str());
     }
     Ok(Report {
         human: format!("\ndemo finished: {} events queued, Lamport clock at {}", events.len(), board.max_lamport_clock),

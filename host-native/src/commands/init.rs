@@ -6,6 +6,7 @@ use serde_json::json;
 
 pub fn init(app: &App) -> Result<Report> {
     let project = app.project()?;
+    let _lock = project.lock()?;
     let node_id = crate::emitter::local_node_id();
     let (identity, created) = project.ensure_identity(node_id.as_str())?;
     let path = project.config_path();

@@ -4,10 +4,11 @@ use crate::app::{App, FailureContext, Report, invalid};
 use crate::commands::tasks::{parse_wp, shell_pid};
 use crate::emitter::{Draft, now_ms};
 use crate::feature::Feature;
+use crate::project_edits::ProjectEdits;
 use crate::{git, state::write_atomically};
 use anyhow::{Context, Result};
 use serde_json::json;
-use spec_kitty_core::events::{FeatureCompleted, FeatureCreated, WpCreated, WpStatusChanged};
+use spec_kitty_core::events::{FeatureCompleted, WpStatusChanged};
 use spec_kitty_core::time::{duration_text, parse_rfc3339_ms, rfc3339_seconds};
 use spec_kitty_core::workflow::activity_line;
 use spec_kitty_core::{Lane, Payload, WpId};
@@ -19,22 +20,22 @@ fn status_changed(feature: &Feature, wp: &WpId, from: Lane, to: Lane) -> Draft {
     Draft::new(Payload::WpStatusChanged(change))
 }
 
-/// Moves WPs to `to` in their files, with an activity line each; returns the files written.
-fn move_lanes(feature: &Feature, wps: &[WpId], to: Lane, note: &str) -> Result<Vec<PathBuf>> {
-    move_lanes_setting(feature, wps, to, note, &[])
+/// Moves WPs to `to` in their files, with an activity line each.
+fn move_lanes(edits: &mut ProjectEdits, feature: &Feature, wps: &[WpId], to: Lane, note: &str) -> Result<()> {
+    move_lanes_setting(edits, feature, wps, to, note, &[])
 }
 
 /// As [`move_lanes`], also setting frontmatter scalars (like `base_commit`).
 fn move_lanes_setting(
+    edits: &mut ProjectEdits,
     feature: &Feature,
     wps: &[WpId],
     to: Lane,
     note: &str,
     scalars: &[(&str, &str)],
-) -> Result<Vec<PathBuf>> {
+) -> Result<()> {
     let stamp = rfc3339_seconds(now_ms());
     let pid = shell_pid();
-    let mut written = Vec::new();
     for wp in wps {
         let (path, mut file) = feature.wp_file(wp)?;
         file.set_lane(to)?;
@@ -43,10 +44,9 @@ fn move_lanes_setting(
             file.set_scalar(key, value)?;
         }
         file.append_activity(&activity_line(&stamp, "user", Some(&pid), to, note));
-        write_atomically(&path, file.to_text().as_bytes())?;
-        written.push(path);
+        edits.write(&path, file.to_text().as_bytes())?;
     }
-    Ok(written)
+    Ok(())
 }
 
 fn commit(root: &Path, paths: &[PathBuf], message: &str) -> Result<bool> {
@@ -56,59 +56,60 @@ fn commit(root: &Path, paths: &[PathBuf], message: &str) -> Result<bool> {
 
 pub fn finalize_tasks(app: &App) -> Result<Report> {
     let project = app.project()?;
-    let feature = app.load_feature(&project)?;
+    let _lock = project.lock()?;
+    project.require_branch("finalize-tasks")?;
+    // Upstream's finalize-tasks: the WPs are the WP files, tasks.md only supplies dependencies
+    // (the core's compatibility rule); see `spec_kitty_core::workflow::feature::finalize`.
+    let slug = crate::feature::resolve_slug(&project, &app.cwd, app.feature.as_deref())?;
+    let texts = crate::feature::read_texts(&project, &slug)?;
+    let finalization = spec_kitty_core::workflow::Finalization::from_texts(texts.tasks(), &texts.wp_files)?;
     let mut written = Vec::new();
-    for wp in &feature.plan.work_packages {
-        let Some(path) = feature.wp_paths.get(wp.id()) else { continue };
-        let (_, mut file) = feature.wp_file(wp.id())?;
-        if file.dependencies() != wp.dependencies.as_slice() {
-            file.set_dependencies(&wp.dependencies)?;
-            write_atomically(path, file.to_text().as_bytes())?;
-            written.push(path.clone());
+    for wp in &finalization.work_packages {
+        if let Some(text) = &wp.new_text {
+            let path = PathBuf::from(&wp.file_name);
+            write_atomically(&path, text.as_bytes())?;
+            written.push(path);
         }
     }
-    commit(&project.root, &written, &format!("Finalize tasks for {}", feature.slug))?;
-    if !feature.plan.missing_wp_files.is_empty() {
-        let missing: Vec<String> = feature.plan.missing_wp_files.iter().map(WpId::to_string).collect();
-        eprintln!("note: tasks.md lists {} with no WP file in {}/tasks/", missing.join(", "), feature.dir.display());
+    commit(&project.root, &written, &format!("Finalize tasks for {slug}"))?;
+    for warning in &finalization.warnings {
+        crate::errln!("warning: {warning}");
+    }
+    for note in &finalization.notes {
+        crate::errln!("note: {note}");
     }
 
+    let wp_count = finalization.work_packages.len() as u32;
+    let meta_path = texts.dir.join("meta.json");
+    let feature_created = match &texts.meta {
+        Some(meta) => meta.feature_created(&slug, wp_count).map_err(|why| format!("{}: {why}", meta_path.display())),
+        None => Err(format!("{} is missing", meta_path.display())),
+    };
     let mut emitter = app.emitter(&project);
     let cause = emitter.causation_id();
     let with_cause = |payload| Draft { payload, causation_id: cause.clone() };
-    let mut drafts = vec![with_cause(Payload::FeatureCreated(FeatureCreated {
-        feature_slug: feature.slug.clone(),
-        feature_number: feature.meta.feature_number.clone(),
-        target_branch: feature.meta.target_branch.clone().unwrap_or_else(|| "main".into()),
-        wp_count: feature.plan.work_packages.len() as u32,
-        created_at: feature.meta.created_at.clone(),
-    }))];
-    for wp in &feature.plan.work_packages {
-        drafts.push(with_cause(Payload::WpCreated(WpCreated {
-            wp_id: wp.id().clone(),
-            title: wp.planned.title.clone(),
-            dependencies: wp.dependencies.clone(),
-            feature_slug: feature.slug.clone(),
-        })));
+    let mut drafts = Vec::new();
+    match &feature_created {
+        Ok(created) => drafts.push(with_cause(Payload::FeatureCreated(created.clone()))),
+        Err(why) => crate::errln!("warning: no FeatureCreated event: {why}; the {wp_count} WPCreated events go on"),
     }
+    drafts.extend(finalization.wp_created(&slug).into_iter().map(|created| with_cause(Payload::WpCreated(created))));
     emitter.emit(drafts);
-    let wps: Vec<_> = feature
-        .plan
+    let wps: Vec<_> = finalization
         .work_packages
         .iter()
-        .map(|wp| json!({"wp_id": wp.id(), "title": wp.planned.title, "dependencies": wp.dependencies, "lane": wp.lane()}))
+        .map(|wp| json!({"wp_id": wp.id, "title": wp.title, "dependencies": wp.dependencies, "lane": wp.lane}))
         .collect();
     Ok(Report {
         human: format!(
-            "{}: {} work packages, dependencies checked{}",
-            feature.slug,
+            "{slug}: {} work packages, dependencies checked{}",
             wps.len(),
             if written.is_empty() { String::new() } else { format!(", {} WP file(s) updated", written.len()) }
         ),
         json: json!({
-            "ok": true, "feature": feature.slug, "work_packages": wps,
-            "updated_files": written, "missing_wp_files": feature.plan.missing_wp_files,
-            "causation_id": cause,
+            "ok": true, "feature": slug, "work_packages": wps, "updated_files": written,
+            "feature_created": feature_created.is_ok(), "notes": finalization.notes,
+            "warnings": finalization.warnings, "causation_id": cause,
         }),
     })
 }
@@ -117,6 +118,8 @@ pub fn implement(app: &App, wp: &str, failure: &mut FailureContext) -> Result<Re
     let wp = parse_wp(wp)?;
     failure.wp = Some(wp.clone());
     let project = app.project()?;
+    let _lock = project.lock()?;
+    project.require_branch("implement")?;
     let feature = app.load_feature(&project)?;
     let (_, file) = feature.wp_file(&wp)?;
     let branch = format!("{}-{wp}", feature.slug);
@@ -143,7 +146,9 @@ pub fn implement(app: &App, wp: &str, failure: &mut FailureContext) -> Result<Re
     };
     git::exclude_locally(&project.root, ".worktrees/")?;
     let worktree_text = worktree.display().to_string();
-    if git::branch_exists(&project.root, &branch) {
+    if worktree.join(".git").exists() {
+        // Left by a start whose lane commit failed: the retry goes on from it.
+    } else if git::branch_exists(&project.root, &branch) {
         git::run(&project.root, &["worktree", "add", &worktree_text, &branch])?;
     } else {
         git::run(&project.root, &["worktree", "add", "-b", &branch, &worktree_text, &base])?;
@@ -151,15 +156,22 @@ pub fn implement(app: &App, wp: &str, failure: &mut FailureContext) -> Result<Re
     // Recorded so merge can tell a branch with no work yet from one whose work is already merged.
     let base_commit = git::run(&project.root, &["rev-parse", &branch])?;
     let scalars = [("base_branch", base.as_str()), ("base_commit", base_commit.as_str())];
-    let written =
-        move_lanes_setting(&feature, std::slice::from_ref(&wp), Lane::Doing, "Started implementation", &scalars)?;
-    commit(&project.root, &written, &format!("{wp}: planned -> doing"))?;
+    let mut edits = ProjectEdits::new(&project.root);
+    move_lanes_setting(
+        &mut edits,
+        &feature,
+        std::slice::from_ref(&wp),
+        Lane::Doing,
+        "Started implementation",
+        &scalars,
+    )?;
+    edits.commit(&format!("{wp}: planned -> doing"))?;
     app.emitter(&project).emit(vec![status_changed(&feature, &wp, Lane::Planned, Lane::Doing)]);
     // Said once it started, so a failed start prints only its error.
     if !unfinished.is_empty() {
         let names: Vec<String> =
             unfinished.iter().map(|d| format!("{d} ({})", lanes.get(*d).copied().unwrap_or(Lane::Planned))).collect();
-        eprintln!("note: {wp} depends on {}, not done yet; its branch starts from {base}", names.join(", "));
+        crate::errln!("note: {wp} depends on {}, not done yet; its branch starts from {base}", names.join(", "));
     }
     Ok(Report {
         human: format!("{wp}: planned -> doing; worktree {} on branch {branch} (from {base})", worktree.display()),
@@ -167,11 +179,12 @@ pub fn implement(app: &App, wp: &str, failure: &mut FailureContext) -> Result<Re
     })
 }
 
-pub fn merge(app: &App) -> Result<Report> {
+pub fn merge(app: &App, failure_context: &mut FailureContext) -> Result<Report> {
     let project = app.project()?;
+    let _lock = project.lock()?;
+    let current = project.require_branch("merge")?;
     let feature = app.load_feature(&project)?;
     let target = feature.target_branch(&project.root)?;
-    let current = git::current_branch(&project.root)?;
     if current != target {
         return Err(invalid(format!(
             "merge runs on the target branch {target}; {} is on {current}",
@@ -200,8 +213,17 @@ pub fn merge(app: &App) -> Result<Report> {
         match git::run(&project.root, &["merge", "--no-ff", "--no-edit", "-m", &message, &branch]) {
             Ok(_) => merged.push(wp.clone()),
             Err(e) => {
+                failure_context.wp = Some(wp.clone());
+                let conflicted = git::unmerged_paths(&project.root);
                 let _ = git::run(&project.root, &["merge", "--abort"]);
-                failure = Some(e.context(format!("merging {branch}")));
+                failure = Some(if conflicted.is_empty() {
+                    e.context(format!("merging {branch}"))
+                } else {
+                    anyhow::anyhow!(
+                        "merging {branch} into {target} conflicted in {}; the merge was aborted and {target} is as it was: merge {branch} by hand and resolve, or rebase it on {target}, then run merge again",
+                        conflicted.join(", ")
+                    )
+                });
                 break;
             }
         }
@@ -224,9 +246,10 @@ pub fn merge(app: &App) -> Result<Report> {
         .collect();
     // Work packages merged before a failure did move: record and announce them all the same.
     if !moved.is_empty() {
-        let written = move_lanes(&feature, &moved, Lane::ForReview, &format!("Merged into {target}"))?;
+        let mut edits = ProjectEdits::new(&project.root);
+        move_lanes(&mut edits, &feature, &moved, Lane::ForReview, &format!("Merged into {target}"))?;
         let names: Vec<String> = moved.iter().map(WpId::to_string).collect();
-        commit(&project.root, &written, &format!("{}: doing -> for_review", names.join(", ")))?;
+        edits.commit(&format!("{}: doing -> for_review", names.join(", ")))?;
         let drafts = moved.iter().map(|wp| status_changed(&feature, wp, Lane::Doing, Lane::ForReview)).collect();
         app.emitter(&project).emit(drafts);
     }
@@ -252,6 +275,8 @@ fn names_or_none(wps: &[WpId]) -> String {
 
 pub fn accept(app: &App) -> Result<Report> {
     let project = app.project()?;
+    let _lock = project.lock()?;
+    project.require_branch("accept")?;
     let mut feature = app.load_feature(&project)?;
     let accepted: Vec<WpId> =
         feature.plan.work_packages.iter().filter(|wp| wp.lane() == Lane::ForReview).map(|wp| wp.id().clone()).collect();
@@ -261,7 +286,8 @@ pub fn accept(app: &App) -> Result<Report> {
             json: json!({"ok": true, "feature": feature.slug, "accepted": [], "feature_complete": feature.plan.is_complete()}),
         });
     }
-    let mut written = move_lanes(&feature, &accepted, Lane::Done, "Accepted")?;
+    let mut edits = ProjectEdits::new(&project.root);
+    move_lanes(&mut edits, &feature, &accepted, Lane::Done, "Accepted")?;
     let now = now_ms();
     let mut lanes = feature.plan.lanes();
     for wp in &accepted {
@@ -273,10 +299,9 @@ pub fn accept(app: &App) -> Result<Report> {
         feature.meta.set_other("completed_at", json!(rfc3339_seconds(now)));
     }
     let meta_path = feature.meta_path();
-    write_atomically(&meta_path, feature.meta.to_json_pretty().as_bytes()).context("recording the acceptance")?;
-    written.push(meta_path);
+    edits.write(&meta_path, feature.meta.to_json_pretty().as_bytes()).context("recording the acceptance")?;
     let names: Vec<String> = accepted.iter().map(WpId::to_string).collect();
-    commit(&project.root, &written, &format!("Accept {}", names.join(", ")))?;
+    edits.commit(&format!("Accept {}", names.join(", ")))?;
 
     let mut drafts: Vec<Draft> =
         accepted.iter().map(|wp| status_changed(&feature, wp, Lane::ForReview, Lane::Done)).collect();

@@ -12,7 +12,7 @@ use spec_kitty_core::time::rfc3339_seconds;
 pub fn status() -> Result<Report> {
     let state = StateDir::locate();
     let session = credentials::read_session(&state);
-    let queue = OfflineQueue::open_existing(&state.queue_db())?;
+    let queue = OfflineQueue::open_for_reading(&state.queue_db())?;
     let summary = queue.as_ref().map(OfflineQueue::summary).transpose()?;
     // This build queues only; sync to a server is not wired yet, so the connection is Offline.
     let connection = ConnectionState::Offline;
@@ -70,7 +70,7 @@ pub fn status() -> Result<Report> {
 
 pub fn queue() -> Result<Report> {
     let state = StateDir::locate();
-    let rows = match OfflineQueue::open_existing(&state.queue_db())? {
+    let rows = match OfflineQueue::open_for_reading(&state.queue_db())? {
         Some(queue) => queue.oldest_first(usize::MAX >> 1)?,
         None => Vec::new(),
     };

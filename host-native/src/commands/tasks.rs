@@ -2,7 +2,7 @@
 
 use crate::app::{App, FailureContext, Report, invalid};
 use crate::emitter::Draft;
-use crate::{git, state::write_atomically};
+use crate::project_edits::ProjectEdits;
 use anyhow::Result;
 use serde_json::json;
 use spec_kitty_core::events::{HistoryAdded, HistoryEntryType, WpStatusChanged};
@@ -35,6 +35,8 @@ pub fn move_task(app: &App, args: MoveTask, failure: &mut FailureContext) -> Res
     failure.wp = Some(wp.clone());
     let to: Lane = args.to.parse().map_err(|e: spec_kitty_core::workflow::LaneError| invalid(e.to_string()))?;
     let project = app.project()?;
+    let _lock = project.lock()?;
+    project.require_branch("move-task")?;
     let feature = app.load_feature(&project)?;
     let (path, mut file) = feature.wp_file(&wp)?;
     let previous = file.lane();
@@ -49,8 +51,9 @@ pub fn move_task(app: &App, args: MoveTask, failure: &mut FailureContext) -> Res
     let note = args.note.map(str::to_string).unwrap_or_else(|| format!("Moved to {to}"));
     let now = crate::emitter::now_ms();
     file.append_activity(&activity_line(&rfc3339_seconds(now), actor, Some(&pid), to, &note));
-    write_atomically(&path, file.to_text().as_bytes())?;
-    git::commit_paths(&project.root, &[&path], &format!("{wp}: {previous} -> {to}"))?;
+    let mut edits = ProjectEdits::new(&project.root);
+    edits.write(&path, file.to_text().as_bytes())?;
+    edits.commit(&format!("{wp}: {previous} -> {to}"))?;
 
     let mut emitter = app.emitter(&project);
     let mut change = WpStatusChanged::new(wp.clone(), previous, to);
@@ -72,6 +75,7 @@ pub fn mark_status(
 ) -> Result<Report> {
     failure.agent = agent.map(str::to_string);
     let project = app.project()?;
+    let _lock = project.lock()?;
     let feature = app.load_feature(&project)?;
     let path = feature.tasks_path();
     let ids: Vec<&str> = subtasks.iter().map(String::as_str).collect();
@@ -81,7 +85,9 @@ pub fn mark_status(
     }
     let changed: Vec<_> = changes.iter().filter(|c| c.was_done != done).collect();
     if !changed.is_empty() {
-        write_atomically(&path, text.as_bytes())?;
+        let mut edits = ProjectEdits::new(&project.root);
+        edits.write(&path, text.as_bytes())?;
+        edits.keep();
     }
     // One HistoryAdded per WP that owns a changed subtask; upstream used a fake WP id here.
     let mut by_wp: BTreeMap<WpId, Vec<&str>> = BTreeMap::new();
@@ -123,12 +129,15 @@ pub fn add_history(
         return Err(invalid("--note: the note is empty"));
     }
     let project = app.project()?;
+    let _lock = project.lock()?;
     let feature = app.load_feature(&project)?;
     let (path, mut file) = feature.wp_file(&wp)?;
     let actor = agent.unwrap_or("user");
     let now = crate::emitter::now_ms();
     file.append_activity(&activity_line(&rfc3339_seconds(now), actor, Some(&shell_pid()), file.lane(), note));
-    write_atomically(&path, file.to_text().as_bytes())?;
+    let mut edits = ProjectEdits::new(&project.root);
+    edits.write(&path, file.to_text().as_bytes())?;
+    edits.keep();
     let mut entry = HistoryAdded::note(wp.clone(), note);
     entry.entry_type = HistoryEntryType::Note;
     entry.author = actor.to_string();

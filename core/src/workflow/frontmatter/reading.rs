@@ -9,7 +9,7 @@ use crate::ids::WpId;
 use crate::workflow::Lane;
 
 /// The YAML text starts on the file's second line, after the opening `---`.
-const YAML_FIRST_LINE: usize = 2;
+pub(super) const YAML_FIRST_LINE: usize = 2;
 
 pub(super) fn broken_yaml(file: &str, yaml_text: &str, error: &serde_yaml::Error) -> FrontmatterError {
     // serde_yaml counts lines from the start of the YAML text; shift them to the file's lines.
