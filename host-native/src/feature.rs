@@ -13,7 +13,9 @@ use std::path::{Path, PathBuf};
 pub struct Feature {
     pub slug: String,
     pub dir: PathBuf,
+    /// meta.json in either format; empty when the folder has none (see `meta_found`).
     pub meta: FeatureMeta,
+    pub meta_found: bool,
     pub tasks_text: String,
     pub plan: FeaturePlan,
     /// Where each WP's file is, for those that have one.
@@ -62,7 +64,10 @@ fn slugs(project: &Project) -> Result<Vec<String>> {
     };
     let mut slugs: Vec<String> = entries
         .filter_map(|e| e.ok())
-        .filter(|e| e.path().join("tasks.md").is_file() || e.path().join("meta.json").is_file())
+        .filter(|e| {
+            let path = e.path();
+            path.join("tasks.md").is_file() || path.join("meta.json").is_file() || path.join("tasks").is_dir()
+        })
         .filter_map(|e| e.file_name().to_str().map(str::to_string))
         .collect();
     slugs.sort();
@@ -108,12 +113,43 @@ fn read(path: &Path) -> Result<String> {
     std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
 }
 
-pub fn load(project: &Project, slug: &str) -> Result<Feature> {
+/// A feature folder's texts as read, for the core to decide on.
+pub struct FeatureTexts {
+    pub dir: PathBuf,
+    /// meta.json parsed (either format); `None` when the folder has none. A meta.json that is
+    /// not JSON, or has a field of the wrong type or shape, is an error naming the file and field.
+    pub meta: Option<FeatureMeta>,
+    /// tasks.md as (path, text); `None` when the folder has none (it is optional, as upstream).
+    pub tasks: Option<(String, String)>,
+    /// The `tasks/WP*.md` files as (path, text), sorted by name.
+    pub wp_files: Vec<(String, String)>,
+}
+
+impl FeatureTexts {
+    /// tasks.md as the core takes it: (label, text).
+    pub fn tasks(&self) -> Option<(&str, &str)> {
+        self.tasks.as_ref().map(|(label, text)| (label.as_str(), text.as_str()))
+    }
+}
+
+fn read_if_present(path: &Path) -> Result<Option<String>> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok(Some(text)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
+    }
+}
+
+/// Reads a feature folder's meta.json, tasks.md and WP files, without judging them.
+pub fn read_texts(project: &Project, slug: &str) -> Result<FeatureTexts> {
     let dir = project.specs_dir().join(slug);
     let meta_path = dir.join("meta.json");
-    let meta = FeatureMeta::parse(&meta_path.display().to_string(), &read(&meta_path)?)?;
+    let meta = match read_if_present(&meta_path)? {
+        Some(text) => Some(FeatureMeta::parse(&meta_path.display().to_string(), &text)?),
+        None => None,
+    };
     let tasks_path = dir.join("tasks.md");
-    let tasks_text = read(&tasks_path)?;
+    let tasks = read_if_present(&tasks_path)?.map(|text| (tasks_path.display().to_string(), text));
     let mut wp_files = Vec::new();
     let tasks_dir = dir.join("tasks");
     if tasks_dir.is_dir() {
@@ -122,7 +158,7 @@ pub fn load(project: &Project, slug: &str) -> Result<Feature> {
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| {
                 let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
-                name.starts_with("WP") && name.ends_with(".md")
+                name.starts_with("WP") && name.ends_with(".md") && p.is_file()
             })
             .collect();
         paths.sort();
@@ -130,12 +166,21 @@ pub fn load(project: &Project, slug: &str) -> Result<Feature> {
             wp_files.push((path.display().to_string(), read(&path)?));
         }
     }
-    let plan = FeaturePlan::from_texts(slug, &tasks_path.display().to_string(), &tasks_text, &wp_files)?;
+    Ok(FeatureTexts { dir, meta, tasks, wp_files })
+}
+
+pub fn load(project: &Project, slug: &str) -> Result<Feature> {
+    let texts = read_texts(project, slug)?;
+    let tasks_path = texts.dir.join("tasks.md");
+    let tasks_text = texts.tasks.as_ref().map(|(_, text)| text.clone()).unwrap_or_default();
+    let plan = FeaturePlan::from_texts(slug, &tasks_path.display().to_string(), &tasks_text, &texts.wp_files)?;
     // Each WP file is named by its path, so the plan says where every WP lives.
     let wp_paths = plan
         .work_packages
         .iter()
         .filter_map(|wp| wp.file.as_ref().map(|loaded| (wp.id().clone(), PathBuf::from(&loaded.file_name))))
         .collect();
-    Ok(Feature { slug: slug.to_string(), dir, meta, tasks_text, plan, wp_paths })
+    let meta_found = texts.meta.is_some();
+    let meta = texts.meta.unwrap_or_default();
+    Ok(Feature { slug: slug.to_string(), dir: texts.dir, meta, meta_found, tasks_text, plan, wp_paths })
 }

@@ -126,13 +126,14 @@ impl Finalization {
             .collect();
         repeated.dedup();
         if !repeated.is_empty() {
-            self.notes.push(format!("{} each have several WP files; every one is finalized", join(&repeated)));
+            self.notes.push(format!("several WP files for {}: every one is finalized", join(&repeated)));
         }
         let without_file: Vec<WpId> = planned.difference(&with_file).cloned().collect();
         if !without_file.is_empty() {
             self.notes.push(format!(
-                "tasks.md lists {} with no WP file in tasks/: no WPCreated for them",
-                join(&without_file)
+                "tasks.md lists {} with no WP file in tasks/: no WPCreated for {}",
+                join(&without_file),
+                if without_file.len() == 1 { "it" } else { "them" }
             ));
         }
         if !has_tasks_md {
@@ -143,8 +144,9 @@ impl Finalization {
         }
         let without_section: Vec<WpId> = with_file.iter().filter(|wp| !rule.defines(wp)).cloned().collect();
         if !without_section.is_empty() {
+            let (verb, them) = if without_section.len() == 1 { ("has", "it") } else { ("have", "them") };
             self.notes.push(format!(
-                "{} have no `## Work Package WPxx` section in tasks.md, so no dependencies are read for them",
+                "{} {verb} no `## Work Package WPxx` section in tasks.md, so no dependencies are read for {them}",
                 join(&without_section)
             ));
         }

@@ -35,12 +35,13 @@ impl fmt::Display for UntakenMention {
         let plural = if self.lines.len() == 1 { "" } else { "s" };
         write!(
             f,
-            "{wp}: tasks.md line{plural} {lines} (\"{excerpt}\") mention{s} {ids}, not read as {them}: only the ids right after \"Depends on\" or on a \"Dependencies:\" line are; write \"Depends on {form}\" if {wp} needs {them}",
+            "{wp}: tasks.md line{plural} {lines} (\"{excerpt}\") mention{s} {ids}, not read as {kind}: only the ids right after \"Depends on\" or on a \"Dependencies:\" line are; write \"Depends on {form}\" if {wp} needs {them}",
             wp = self.wp,
             excerpt = self.excerpt,
             s = if self.lines.len() == 1 { "s" } else { "" },
             ids = join(&self.ids),
-            them = if self.ids.len() == 1 { "a dependency" } else { "dependencies" },
+            kind = if self.ids.len() == 1 { "a dependency" } else { "dependencies" },
+            them = if self.ids.len() == 1 { "it" } else { "them" },
             form = join(&self.would_read),
         )
     }
@@ -167,7 +168,7 @@ mod tests {
         assert!(note.starts_with("WP03: tasks.md line 4 (\"- Depends on WP01 (validator)"), "{note}");
         assert!(
             note.contains("mentions WP02, not read as a dependency")
-                && note.ends_with("write \"Depends on WP01, WP02\" if WP03 needs a dependency"),
+                && note.ends_with("write \"Depends on WP01, WP02\" if WP03 needs it"),
             "{note}"
         );
     }
