@@ -18,6 +18,7 @@ pub mod batch_response;
 pub mod connection;
 pub mod rate_limit;
 pub mod routing;
+pub mod wire;
 
 pub use answer::{
     AnswerContext, AuthStop, BatchAnswer, BatchOutcome, EventError, EventFailure, EventResult, NextStep, SentEvent,
