@@ -4,15 +4,15 @@ use crate::app::{App, FailureContext, Report, invalid};
 use crate::commands::tasks::{parse_wp, shell_pid};
 use crate::emitter::{Draft, now_ms};
 use crate::feature::Feature;
+use crate::git;
 use crate::project_edits::ProjectEdits;
-use crate::{git, state::write_atomically};
 use anyhow::{Context, Result};
 use serde_json::json;
 use spec_kitty_core::events::{FeatureCompleted, WpStatusChanged};
 use spec_kitty_core::time::{duration_text, parse_rfc3339_ms, rfc3339_seconds};
 use spec_kitty_core::workflow::activity_line;
 use spec_kitty_core::{Lane, Payload, WpId};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 fn status_changed(feature: &Feature, wp: &WpId, from: Lane, to: Lane) -> Draft {
     let mut change = WpStatusChanged::new(wp.clone(), from, to);
@@ -49,11 +49,6 @@ fn move_lanes_setting(
     Ok(())
 }
 
-fn commit(root: &Path, paths: &[PathBuf], message: &str) -> Result<bool> {
-    let refs: Vec<&Path> = paths.iter().map(PathBuf::as_path).collect();
-    git::commit_paths(root, &refs, message)
-}
-
 pub fn finalize_tasks(app: &App) -> Result<Report> {
     let project = app.project()?;
     let _lock = project.lock()?;
@@ -63,15 +58,14 @@ pub fn finalize_tasks(app: &App) -> Result<Report> {
     let slug = crate::feature::resolve_slug(&project, &app.cwd, app.feature.as_deref())?;
     let texts = crate::feature::read_texts(&project, &slug)?;
     let finalization = spec_kitty_core::workflow::Finalization::from_texts(texts.tasks(), &texts.wp_files)?;
-    let mut written = Vec::new();
+    let mut edits = ProjectEdits::new(&project.root);
     for wp in &finalization.work_packages {
         if let Some(text) = &wp.new_text {
-            let path = PathBuf::from(&wp.file_name);
-            write_atomically(&path, text.as_bytes())?;
-            written.push(path);
+            edits.write(&PathBuf::from(&wp.file_name), text.as_bytes())?;
         }
     }
-    commit(&project.root, &written, &format!("Finalize tasks for {slug}"))?;
+    let written = edits.paths();
+    edits.commit(&format!("Finalize tasks for {slug}"))?;
     for warning in &finalization.warnings {
         crate::errln!("warning: {warning}");
     }
