@@ -8,6 +8,7 @@ pub mod board;
 pub mod clock;
 pub mod events;
 pub mod ids;
+pub mod ingest;
 pub mod sync;
 pub mod time;
 pub mod validation;
