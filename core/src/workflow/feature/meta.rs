@@ -153,9 +153,14 @@ impl FeatureMeta {
         Ok(FeatureCreated {
             feature_slug: slug.to_string(),
             feature_number: number,
-            target_branch: self.target_branch.clone().unwrap_or_else(|| "main".into()),
+            target_branch: self
+                .target_branch
+                .clone()
+                .filter(|branch| !branch.is_empty())
+                .unwrap_or_else(|| "main".into()),
             wp_count,
-            created_at: self.created_at.clone(),
+            // Optional in the schema, and a `date-time` there: left out when it is not one.
+            created_at: self.created_at.clone().filter(|time| is_rfc3339_date_time(time)),
         })
     }
 
@@ -200,6 +205,11 @@ impl FeatureMeta {
         json.push('\n');
         json
     }
+}
+
+/// An RFC 3339 date-time as the schema's `date-time` format takes it (`T` between date and time).
+fn is_rfc3339_date_time(text: &str) -> bool {
+    crate::time::parse_rfc3339_ms(text).is_some() && matches!(text.as_bytes().get(10), Some(b'T' | b't'))
 }
 
 /// `^\d{3}-[a-z0-9-]+$`, the schema's pattern for a feature slug.
@@ -324,6 +334,19 @@ mod tests {
             (created.feature_number.as_str(), created.wp_count, created.target_branch.as_str()),
             ("007", 3, "main")
         );
+        let odd = FeatureMeta::parse(
+            "m.json",
+            "{\"feature_number\": \"007\", \"target_branch\": \"\", \"created_at\": \"2026-08-17\"}",
+        )
+        .expect("valid meta");
+        let created = odd.feature_created("007-x", 0).expect("valid");
+        assert_eq!((created.target_branch.as_str(), created.created_at), ("main", None), "nothing the schema refuses");
+        let full = FeatureMeta::parse(
+            "m.json",
+            "{\"feature_number\": \"007\", \"created_at\": \"2026-08-17T10:04:23.281888+00:00\"}",
+        )
+        .expect("valid meta");
+        assert!(full.feature_created("007-x", 0).expect("valid").created_at.is_some());
 
         let unnumbered =
             FeatureMeta::parse("m.json", &MISSION.replace("\"mission_number\": 7", "\"mission_number\": null"))
