@@ -409,7 +409,7 @@ export interface DependencyMismatch {
 export interface FeaturePlan {
   slug: string;
   title: string | null;
-  /** In tasks.md order. */
+  /** Sorted by id: the WP files, and the WPs tasks.md defines without one. */
   work_packages: FeatureWpView[];
   /** WPs tasks.md lists but no WP file declares yet (not an error). */
   missing_wp_files: WpId[];

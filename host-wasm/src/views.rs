@@ -128,7 +128,7 @@ impl From<DependencyMismatch> for MismatchView {
 pub struct FeaturePlanView<'a> {
     pub slug: &'a str,
     pub title: Option<&'a str>,
-    /// In tasks.md order.
+    /// Sorted by id: the WP files, and the WPs tasks.md defines without one.
     pub work_packages: Vec<FeatureWpView<'a>>,
     /// WPs tasks.md lists but no WP file declares yet.
     pub missing_wp_files: &'a [WpId],

@@ -15,8 +15,8 @@ fn text_and_label<A: Arg>(text: &A, label: &A, default: &str) -> Result<(String,
     Ok((text, label.unwrap_or_else(|| default.to_string())))
 }
 
-/// Parses tasks.md. `sourceLabel` (default `tasks.md`) is what errors name as the file; they also give
-/// the line (`tasks.md:12: malformed dependency ...`).
+/// Parses tasks.md, leniently (a heading it does not understand is no error); dependencies by upstream's
+/// finalize-tasks rule. `sourceLabel` (default `tasks.md`) is what errors name as the file.
 pub fn parse_tasks<A: Arg>(text: &A, source_label: &A) -> Result<TasksPlan, Error> {
     let (text, label) = text_and_label(text, source_label, "tasks.md")?;
     parse_tasks_md(&label, &text).map_err(Error::from_display)

@@ -4,8 +4,8 @@ use super::{js_error, json_to_js, or_undefined, to_js};
 use crate::workflow::{self, Graph};
 use wasm_bindgen::prelude::*;
 
-/// Parses tasks.md. `sourceLabel` (default `tasks.md`) is what errors name as the file; they also
-/// give the line (`tasks.md:12: malformed dependency ...`).
+/// Parses tasks.md, leniently (a heading it does not understand is no error); dependencies by
+/// upstream's finalize-tasks rule. `sourceLabel` (default `tasks.md`) is what errors name as the file.
 #[wasm_bindgen(js_name = parseTasksMd, unchecked_return_type = "TasksPlan")]
 pub fn parse_tasks(
     #[wasm_bindgen(unchecked_param_type = "string")] text: JsValue,
