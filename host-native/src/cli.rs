@@ -132,10 +132,24 @@ pub enum SyncCommand {
     Queue(Common),
 }
 
-/// An agent's name as it goes into the activity log and the events: one line (line breaks fold to
-/// spaces, as notes do, so a name cannot split a log line) and not empty.
+/// An agent's name as it goes into the activity log and the events: one line of printable text (line
+/// breaks and control characters fold to spaces, as in notes, so a name can neither split a log line
+/// nor colour a terminal), without the log's field separator ` – ` (so it cannot forge a field), and
+/// not empty.
 fn agent_name(text: &str) -> Result<String, String> {
-    let folded = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let printable: String = text
+        .chars()
+        .map(|c| {
+            if c.is_control() {
+                ' '
+            } else if c == '–' {
+                '-'
+            } else {
+                c
+            }
+        })
+        .collect();
+    let folded = printable.split_whitespace().collect::<Vec<_>>().join(" ");
     if folded.is_empty() { Err("the agent name is empty".into()) } else { Ok(folded) }
 }
 
@@ -149,5 +163,7 @@ mod tests {
         assert_eq!(agent_name(" claude ").unwrap(), "claude");
         assert!(agent_name("").is_err());
         assert!(agent_name(" \r\n ").is_err());
+        assert_eq!(agent_name("\u{1}\u{1b}[31mcodex").unwrap(), "[31mcodex");
+        assert_eq!(agent_name("a – lane=done – fake").unwrap(), "a - lane=done - fake");
     }
 }

@@ -56,10 +56,18 @@ pub fn mark_command_start() {
 /// clock lock) all give up after about the same bound instead of one bound each; but never less
 /// than half the bound (at most 2 s) from now, so a command that reached its emission late (a long
 /// merge) still rides out a queue that is busy for a moment.
-fn emission_deadline(wait: Duration) -> Instant {
+/// When another emission gave up within the last `wait` (the clock lock or the queue is stuck), there
+/// is no such grace: this one tries once and gives up too, so N waiters do not add N graces.
+fn emission_deadline(wait: Duration, recently_stuck: bool) -> Instant {
     let now = Instant::now();
     let from_start = COMMAND_START.get().copied().unwrap_or(now) + wait;
-    from_start.max(now + (wait / 2).min(Duration::from_secs(2)))
+    let grace = if recently_stuck { Duration::ZERO } else { (wait / 2).min(Duration::from_secs(2)) };
+    from_start.max(now + grace)
+}
+
+/// Whether the marker that an emission gave up waiting is younger than `wait`.
+fn recently_stuck(marker: &std::path::Path, wait: Duration) -> bool {
+    std::fs::metadata(marker).and_then(|meta| meta.modified()).is_ok_and(|at| at.elapsed().is_ok_and(|age| age < wait))
 }
 
 pub fn now_ms() -> u64 {
@@ -152,7 +160,28 @@ impl Emitter {
 
     fn try_emit(&mut self, drafts: Vec<Draft>, report: &mut EmitReport) -> Result<Option<AppendOutcome>> {
         let wait = queue::busy_timeout();
-        let deadline = emission_deadline(wait);
+        let marker = self.state.stuck_marker();
+        let deadline = emission_deadline(wait, recently_stuck(&marker, wait));
+        let result = self.emit_until(deadline, drafts, report);
+        match &result {
+            // Gave up waiting: the next emissions need not wait for the same stuck lock.
+            Err(_) if Instant::now() >= deadline => {
+                let _ = std::fs::write(&marker, b"");
+            }
+            Ok(Some(_)) => {
+                let _ = std::fs::remove_file(&marker);
+            }
+            _ => {}
+        }
+        result
+    }
+
+    fn emit_until(
+        &mut self,
+        deadline: Instant,
+        drafts: Vec<Draft>,
+        report: &mut EmitReport,
+    ) -> Result<Option<AppendOutcome>> {
         self.state.ensure()?;
         let lock = match &mut self.clock_lock {
             Some(lock) => lock,

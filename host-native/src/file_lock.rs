@@ -9,9 +9,14 @@ use std::fs::{File, TryLockError};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+/// The longest wait taken from the environment: about 24 days, what SQLite's busy timeout (an `int`
+/// of milliseconds) can hold.
+const MAX_WAIT: Duration = Duration::from_millis(i32::MAX as u64);
+
 /// Reads a wait in milliseconds from the environment variable `name`, else `default`.
 pub fn wait_from_env(name: &str, default: Duration) -> Duration {
-    std::env::var(name).ok().and_then(|ms| ms.trim().parse::<u64>().ok()).map(Duration::from_millis).unwrap_or(default)
+    let wait = std::env::var(name).ok().and_then(|ms| ms.trim().parse::<u64>().ok()).map(Duration::from_millis);
+    wait.unwrap_or(default).min(MAX_WAIT)
 }
 
 /// Opens (creating if needed) the lock file at `path`; the file's content is never used.

@@ -82,6 +82,10 @@ pub fn is_merged(dir: &Path, branch: &str, target: &str) -> bool {
 
 /// Stages the given paths and commits them, if anything changed. Returns whether it committed.
 pub fn commit_paths(dir: &Path, paths: &[&Path], message: &str) -> Result<bool> {
+    // `git commit -- ` with no paths would commit whatever the user has staged.
+    if paths.is_empty() {
+        return Ok(false);
+    }
     let mut add: Vec<&str> = vec!["add", "--"];
     let rendered: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
     add.extend(rendered.iter().map(String::as_str));

@@ -53,7 +53,8 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(error) => {
-            let message = format!("{error:#}");
+            // One line, whatever the input it quotes holds.
+            let message = format!("{error:#}").replace(['\r', '\n'], " ");
             if common.json {
                 spec_kitty::outln!("{}", serde_json::json!({"ok": false, "error": message}));
             }

@@ -78,6 +78,18 @@ impl Project {
         }
     }
 
+    /// Refuses to start while a merge (the user's, or one a killed command left) is in progress in
+    /// the main working tree: merging or committing on top of it would conclude or destroy it.
+    pub fn require_no_merge_in_progress(&self, command: &str) -> Result<()> {
+        if self.git_dir.join("MERGE_HEAD").exists() {
+            return Err(invalid(format!(
+                "a merge is in progress in {}: finish it (git commit) or abort it (git merge --abort) before `{command}`",
+                self.root.display()
+            )));
+        }
+        Ok(())
+    }
+
     fn sweep_leftover_temp_files(&self) {
         let specs = self.specs_dir();
         let mut dirs = vec![self.root.join(".kittify")];

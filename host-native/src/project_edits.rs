@@ -8,14 +8,25 @@
 
 use crate::git;
 use crate::state::write_atomically;
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
 
 pub struct ProjectEdits<'a> {
     root: &'a Path,
-    /// Each file written, with its bytes before the first write (`None`: it did not exist).
-    originals: Vec<(PathBuf, Option<Vec<u8>>)>,
+    /// Each file written, with what it was before the first write.
+    originals: Vec<(PathBuf, Original)>,
     settled: bool,
+}
+
+/// What a file was before the edits.
+enum Original {
+    /// It did not exist.
+    Absent,
+    /// A second name (hard link) of the old file: putting it back is a rename, which needs no free
+    /// space (a full disk is a common reason for the commit to fail).
+    Linked(PathBuf),
+    /// Its bytes, where a hard link could not be made.
+    Bytes(Vec<u8>),
 }
 
 impl<'a> ProjectEdits<'a> {
@@ -23,12 +34,25 @@ impl<'a> ProjectEdits<'a> {
         ProjectEdits { root, originals: Vec::new(), settled: false }
     }
 
-    /// Writes `contents` to `path` atomically, remembering what was there first.
+    /// Writes `contents` to `path` atomically, remembering what was there first. A symbolic link is
+    /// refused: replacing it by a file would change the repository's structure and leave its target stale.
     pub fn write(&mut self, path: &Path, contents: &[u8]) -> Result<()> {
         if !self.originals.iter().any(|(written, _)| written == path) {
-            let original = match std::fs::read(path) {
-                Ok(bytes) => Some(bytes),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            let original = match std::fs::symlink_metadata(path) {
+                Ok(meta) if meta.file_type().is_symlink() => {
+                    bail!("{} is a symbolic link; spec-kitty rewrites only regular files", path.display())
+                }
+                Ok(_) => {
+                    let backup = backup_name(path);
+                    let _ = std::fs::remove_file(&backup);
+                    match std::fs::hard_link(path, &backup) {
+                        Ok(()) => Original::Linked(backup),
+                        Err(_) => Original::Bytes(
+                            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?,
+                        ),
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Original::Absent,
                 Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
             };
             self.originals.push((path.to_path_buf(), original));
@@ -45,21 +69,47 @@ impl<'a> ProjectEdits<'a> {
     pub fn commit(mut self, message: &str) -> Result<bool> {
         let paths = self.paths();
         let refs: Vec<&Path> = paths.iter().map(PathBuf::as_path).collect();
-        let committed = git::commit_paths(self.root, &refs, message)?;
-        self.settled = true;
+        let committed = match git::commit_paths(self.root, &refs, message) {
+            Ok(committed) => committed,
+            // git can fail after the commit was made (a post-commit hook, a signal): when HEAD already
+            // holds exactly what was written, the change is committed and must not be reverted.
+            Err(error) if !refs.is_empty() && self.head_holds(&paths) => {
+                crate::errln!("note: git reported an error after committing ({error:#}); the commit stands");
+                true
+            }
+            Err(error) => return Err(error),
+        };
+        self.settle();
         Ok(committed)
     }
 
     /// Keeps the files written, uncommitted (the commands that only edit, like add-history).
     pub fn keep(mut self) {
+        self.settle();
+    }
+
+    fn head_holds(&self, paths: &[PathBuf]) -> bool {
+        let rendered: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+        let mut diff = vec!["diff", "--quiet", "HEAD", "--"];
+        diff.extend(rendered.iter().map(String::as_str));
+        git::run(self.root, &diff).is_ok()
+    }
+
+    fn settle(&mut self) {
         self.settled = true;
+        for (_, original) in &self.originals {
+            if let Original::Linked(backup) = original {
+                let _ = std::fs::remove_file(backup);
+            }
+        }
     }
 
     fn roll_back(&self) {
         for (path, original) in self.originals.iter().rev() {
             let _ = match original {
-                Some(bytes) => write_atomically(path, bytes),
-                None => std::fs::remove_file(path).map_err(Into::into),
+                Original::Linked(backup) => std::fs::rename(backup, path).map_err(Into::into),
+                Original::Bytes(bytes) => write_atomically(path, bytes),
+                Original::Absent => std::fs::remove_file(path).map_err(Into::into),
             };
         }
         // A failed commit may have staged the new contents already; unstage them (best effort: the
@@ -79,4 +129,11 @@ impl Drop for ProjectEdits<'_> {
             self.roll_back();
         }
     }
+}
+
+/// `.{name}.{pid}.orig.tmp` beside the file: a temp name, so a killed command's backup is swept by
+/// the next one like any other temp file.
+fn backup_name(path: &Path) -> PathBuf {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
+    path.with_file_name(format!(".{name}.orig.{}.tmp", std::process::id()))
 }

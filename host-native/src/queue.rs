@@ -109,7 +109,11 @@ impl OfflineQueue {
             }
             Err(e) => return Err(describe(path, e)),
         };
-        refuse_foreign(&conn, path)?;
+        let tables = refuse_foreign(&conn, path)?;
+        // An empty file (or one whose first command died before creating the table) holds no events.
+        if !tables.iter().any(|t| t == "queue") {
+            return Ok(None);
+        }
         Ok(Some(OfflineQueue { conn, path: path.to_path_buf() }))
     }
 
@@ -122,7 +126,7 @@ impl OfflineQueue {
         self.conn
             .query_row("SELECT value FROM meta WHERE key = ?1", [key], |row| row.get(0))
             .optional()
-            .context("cannot read the queue's meta table")
+            .map_err(|e| describe(&self.path, e))
     }
 
     /// The highest Lamport value ever queued here: a second record of the clock, so a lost or
@@ -180,21 +184,42 @@ impl OfflineQueue {
     }
 
     /// The queued envelopes, oldest first, exactly as they will be sent.
+    /// The queued envelopes' text, oldest first. A row stored as bytes is read as (lossy) text, so one
+    /// odd row never hides the others; the caller decides what to do with text that is not JSON.
     pub fn oldest_first(&self, limit: usize) -> Result<Vec<String>> {
-        let mut stmt = self.conn.prepare("SELECT data FROM queue ORDER BY timestamp, id LIMIT ?1")?;
-        let rows = stmt.query_map([limit as i64], |row| row.get::<_, String>(0))?;
-        rows.collect::<Result<Vec<_>, _>>().context("cannot read the queue")
+        let read = || -> rusqlite::Result<Vec<String>> {
+            let mut stmt = self.conn.prepare("SELECT data FROM queue ORDER BY timestamp, id LIMIT ?1")?;
+            let rows = stmt.query_map([limit as i64], |row| {
+                Ok(match row.get_ref(0)? {
+                    rusqlite::types::ValueRef::Text(bytes) | rusqlite::types::ValueRef::Blob(bytes) => {
+                        String::from_utf8_lossy(bytes).into_owned()
+                    }
+                    _ => String::new(),
+                })
+            })?;
+            rows.collect()
+        };
+        read().map_err(|e| describe(&self.path, e))
     }
 
     pub fn summary(&self) -> Result<QueueSummary> {
-        let count =
-            |sql: &str| -> Result<usize> { Ok(self.conn.query_row(sql, [], |row| row.get::<_, i64>(0))? as usize) };
+        let count = |sql: &str| -> Result<usize> {
+            let value =
+                self.conn.query_row(sql, [], |row| row.get::<_, i64>(0)).map_err(|e| describe(&self.path, e))?;
+            Ok(value as usize)
+        };
         Ok(QueueSummary {
             len: count("SELECT COUNT(*) FROM queue")?,
-            held_for_login: count("SELECT COUNT(*) FROM queue WHERE json_extract(data, '$.team_slug') = 'local'")?,
+            // A row that is not JSON (written by hand or by another tool) is counted, not fatal.
+            held_for_login: count(
+                "SELECT COUNT(*) FROM queue WHERE json_valid(data) AND json_extract(data, '$.team_slug') = 'local'",
+            )?,
             dead_letters: count("SELECT COUNT(*) FROM dead_letter")?,
             refused_total: self.meta("refused_total")?.unwrap_or(0).max(0) as u64,
-            oldest_enqueued_at: self.conn.query_row("SELECT MIN(timestamp) FROM queue", [], |row| row.get(0))?,
+            oldest_enqueued_at: self
+                .conn
+                .query_row("SELECT MIN(timestamp) FROM queue", [], |row| row.get(0))
+                .map_err(|e| describe(&self.path, e))?,
             last_sync_at: self.meta("last_sync_at")?,
         })
     }
@@ -202,7 +227,7 @@ impl OfflineQueue {
 
 /// Refuses a database that is not a queue of ours: a `queue` table of another shape, or other tables
 /// and none of ours. Nothing is written to such a file.
-fn refuse_foreign(conn: &Connection, path: &Path) -> Result<()> {
+fn refuse_foreign(conn: &Connection, path: &Path) -> Result<Vec<String>> {
     let tables: Vec<String> = conn
         .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
         .and_then(|mut stmt| stmt.query_map([], |row| row.get(0))?.collect())
@@ -224,7 +249,7 @@ fn refuse_foreign(conn: &Connection, path: &Path) -> Result<()> {
             "{label} is a database spec-kitty did not create (it holds a table `{other}`); it was left untouched: move it aside or set SPEC_KITTY_HOME to another folder"
         );
     }
-    Ok(())
+    Ok(tables)
 }
 
 /// `file:` URI of a path, with the characters URIs reserve escaped.
@@ -255,7 +280,10 @@ fn describe(path: &Path, error: rusqlite::Error) -> anyhow::Error {
             "{label} is not a readable queue (corrupt or not SQLite); it was left untouched: move it aside to start a new queue"
         ),
         Some(DatabaseBusy) | Some(DatabaseLocked) => {
-            anyhow!("{label} is locked by another process (waited {} ms)", busy_timeout().as_millis())
+            anyhow!(
+                "{label} is locked by another process (gave up within {} ms; {BUSY_TIMEOUT_ENV} sets the wait)",
+                busy_timeout().as_millis()
+            )
         }
         Some(ReadOnly) | Some(CannotOpen) | Some(PermissionDenied) => {
             anyhow!("{label} cannot be written: {}", one_line(&error))

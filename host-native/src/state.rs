@@ -12,10 +12,7 @@ impl StateDir {
     pub fn locate() -> StateDir {
         let root = match std::env::var_os("SPEC_KITTY_HOME") {
             Some(dir) if !dir.is_empty() => PathBuf::from(dir),
-            _ => {
-                let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("."));
-                home.join(".spec-kitty")
-            }
+            _ => home_dir().join(".spec-kitty"),
         };
         StateDir { root }
     }
@@ -53,8 +50,44 @@ impl StateDir {
         self.root.join("queue.db")
     }
 
+    /// Present (and recent) when an emission gave up waiting for the clock lock or the queue.
+    pub fn stuck_marker(&self) -> PathBuf {
+        self.root.join("emission.stuck")
+    }
+
     pub fn credentials(&self) -> PathBuf {
         self.root.join("credentials")
+    }
+}
+
+/// `$HOME`, else the password database's home (never the current folder, which may be a repository
+/// whose `git add -A` would then pick the state up).
+fn home_dir() -> PathBuf {
+    if let Some(home) = std::env::var_os("HOME").filter(|h| !h.is_empty()) {
+        return PathBuf::from(home);
+    }
+    #[cfg(unix)]
+    if let Some(home) = password_database_home() {
+        return home;
+    }
+    std::env::temp_dir()
+}
+
+#[cfg(unix)]
+fn password_database_home() -> Option<PathBuf> {
+    use std::os::unix::ffi::OsStrExt;
+    let mut entry = std::mem::MaybeUninit::<libc::passwd>::uninit();
+    let mut buffer = vec![0 as libc::c_char; 4096];
+    let mut found: *mut libc::passwd = std::ptr::null_mut();
+    // SAFETY: getpwuid_r writes the entry into `entry` and its strings into `buffer`, both alive and
+    // sized as given; `found` is null unless the entry was filled in.
+    unsafe {
+        let code = libc::getpwuid_r(libc::getuid(), entry.as_mut_ptr(), buffer.as_mut_ptr(), buffer.len(), &mut found);
+        if code != 0 || found.is_null() || (*found).pw_dir.is_null() {
+            return None;
+        }
+        let dir = std::ffi::CStr::from_ptr((*found).pw_dir).to_bytes();
+        (!dir.is_empty()).then(|| PathBuf::from(std::ffi::OsStr::from_bytes(dir)))
     }
 }
 
@@ -71,6 +104,10 @@ pub fn write_atomically(path: &Path, contents: &[u8]) -> Result<()> {
     let temp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
     let result = (|| -> std::io::Result<()> {
         let mut file = std::fs::File::create(&temp)?;
+        // The new file keeps the old one's permissions (an executable or private file stays so).
+        if let Ok(meta) = std::fs::metadata(path) {
+            file.set_permissions(meta.permissions())?;
+        }
         file.write_all(contents)?;
         file.sync_all()?;
         std::fs::rename(&temp, path)
@@ -81,12 +118,29 @@ pub fn write_atomically(path: &Path, contents: &[u8]) -> Result<()> {
     result.with_context(|| format!("cannot write {}", path.display()))
 }
 
-/// Whether `name` is a temp file of [`write_atomically`]: `.{name}.{pid}.tmp`.
-fn is_our_temp_file(name: &str) -> bool {
-    let Some(inner) = name.strip_prefix('.').and_then(|n| n.strip_suffix(".tmp")) else { return false };
-    match inner.rsplit_once('.') {
-        Some((target, pid)) => !target.is_empty() && !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit()),
-        None => false,
+/// The file and the process of a temp file of [`write_atomically`] (`.{name}.{pid}.tmp`) or of a
+/// project edit's backup (`.{name}.orig.{pid}.tmp`).
+fn temp_file_parts(name: &str) -> Option<(&str, u32)> {
+    let inner = name.strip_prefix('.')?.strip_suffix(".tmp")?;
+    let (target, pid) = inner.rsplit_once('.')?;
+    let pid: u32 = pid.parse().ok().filter(|_| pid.bytes().all(|b| b.is_ascii_digit()))?;
+    let target = target.strip_suffix(".orig").unwrap_or(target);
+    (!target.is_empty()).then_some((target, pid))
+}
+
+/// Whether process `pid` is gone (so its temp files are leftovers).
+fn process_is_gone(pid: u32) -> bool {
+    #[cfg(unix)]
+    {
+        let Ok(pid) = libc::pid_t::try_from(pid) else { return true };
+        // SAFETY: kill with signal 0 only checks that the process exists; it sends nothing.
+        let result = unsafe { libc::kill(pid, 0) };
+        result == -1 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = pid;
+        true
     }
 }
 
@@ -101,7 +155,11 @@ pub fn remove_leftover_temp_files(dir: &Path, only_for: Option<&str>) {
         None => true,
     };
     for entry in entries.flatten() {
-        if entry.file_name().to_str().is_some_and(|name| is_our_temp_file(name) && wanted(name)) {
+        let Some(name) = entry.file_name().to_str().map(str::to_string) else { continue };
+        let Some((target, pid)) = temp_file_parts(&name) else { continue };
+        // Only beside a file it could have been written for, and only when its writer is gone: a
+        // user's own `.notes.20250101.tmp` is not ours to remove.
+        if wanted(&name) && dir.join(target).exists() && process_is_gone(pid) {
             let _ = std::fs::remove_file(entry.path());
         }
     }
@@ -109,12 +167,17 @@ pub fn remove_leftover_temp_files(dir: &Path, only_for: Option<&str>) {
 
 #[cfg(test)]
 mod tests {
-    use super::is_our_temp_file;
+    use super::temp_file_parts;
+
+    fn is_our_temp_file(name: &str) -> bool {
+        temp_file_parts(name).is_some()
+    }
 
     #[test]
     fn recognises_only_its_own_temp_names() {
         assert!(is_our_temp_file(".WP01-factory.md.4242.tmp"));
         assert!(is_our_temp_file(".clock.json.1.tmp"));
+        assert!(is_our_temp_file(".WP01-factory.md.orig.4242.tmp"));
         for other in [".WP01.md.tmp", "WP01.md.42.tmp", ".clock.json.4x2.tmp", "..42.tmp", ".notes.tmp"] {
             assert!(!is_our_temp_file(other), "{other}");
         }

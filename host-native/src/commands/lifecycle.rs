@@ -53,6 +53,7 @@ pub fn finalize_tasks(app: &App) -> Result<Report> {
     let project = app.project()?;
     let _lock = project.lock()?;
     project.require_branch("finalize-tasks")?;
+    project.require_no_merge_in_progress("finalize-tasks")?;
     // Upstream's finalize-tasks: the WPs are the WP files, tasks.md only supplies dependencies
     // (the core's compatibility rule); see `spec_kitty_core::workflow::feature::finalize`.
     let slug = crate::feature::resolve_slug(&project, &app.cwd, app.feature.as_deref())?;
@@ -114,12 +115,19 @@ pub fn implement(app: &App, wp: &str, failure: &mut FailureContext) -> Result<Re
     let project = app.project()?;
     let _lock = project.lock()?;
     project.require_branch("implement")?;
+    project.require_no_merge_in_progress("implement")?;
     let feature = app.load_feature(&project)?;
     let (_, file) = feature.wp_file(&wp)?;
     let branch = format!("{}-{wp}", feature.slug);
     let worktree = project.root.join(".worktrees").join(&branch);
     let lane = file.lane();
     if lane == Lane::Doing && worktree.is_dir() {
+        let (path, _) = feature.wp_file(&wp)?;
+        if let Some(committed) = crate::commands::tasks::uncommitted_move(&project, &path, lane) {
+            // Started by a run that died before its commit: finish that start.
+            git::commit_paths(&project.root, &[&path], &format!("{wp}: {committed} -> doing"))?;
+            app.emitter(&project).emit(vec![status_changed(&feature, &wp, committed, Lane::Doing)]);
+        }
         return Ok(Report {
             human: format!("{wp} is already in progress in {}", worktree.display()),
             json: json!({"ok": true, "feature": feature.slug, "wp_id": wp, "worktree": worktree, "branch": branch, "already_started": true}),
@@ -177,6 +185,7 @@ pub fn merge(app: &App, failure_context: &mut FailureContext) -> Result<Report> 
     let project = app.project()?;
     let _lock = project.lock()?;
     let current = project.require_branch("merge")?;
+    project.require_no_merge_in_progress("merge")?;
     let feature = app.load_feature(&project)?;
     let target = feature.target_branch(&project.root)?;
     if current != target {
@@ -271,6 +280,7 @@ pub fn accept(app: &App) -> Result<Report> {
     let project = app.project()?;
     let _lock = project.lock()?;
     project.require_branch("accept")?;
+    project.require_no_merge_in_progress("accept")?;
     let mut feature = app.load_feature(&project)?;
     let accepted: Vec<WpId> =
         feature.plan.work_packages.iter().filter(|wp| wp.lane() == Lane::ForReview).map(|wp| wp.id().clone()).collect();

@@ -75,6 +75,13 @@ pub fn queue() -> Result<Report> {
         None => Vec::new(),
     };
     let events: Vec<Value> = rows.iter().filter_map(|row| serde_json::from_str(row).ok()).collect();
+    if events.len() < rows.len() {
+        crate::errln!(
+            "warning: {} row(s) of {} are not JSON envelopes; they are not shown",
+            rows.len() - events.len(),
+            state.queue_db().display()
+        );
+    }
     let human = if events.is_empty() {
         "the queue is empty".to_string()
     } else {

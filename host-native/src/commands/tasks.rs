@@ -2,13 +2,17 @@
 
 use crate::app::{App, FailureContext, Report, invalid};
 use crate::emitter::Draft;
+use crate::git;
+use crate::project::Project;
 use crate::project_edits::ProjectEdits;
 use anyhow::Result;
 use serde_json::json;
 use spec_kitty_core::events::{HistoryAdded, HistoryEntryType, WpStatusChanged};
+use spec_kitty_core::workflow::frontmatter::WpFile;
 use spec_kitty_core::workflow::{activity_line, set_subtask_done};
 use spec_kitty_core::{Lane, Payload, WpId, time::rfc3339_seconds};
 use std::collections::BTreeMap;
+use std::path::Path;
 
 pub fn parse_wp(text: &str) -> Result<WpId> {
     text.parse::<WpId>().map_err(|e| invalid(e.to_string()))
@@ -19,6 +23,15 @@ pub fn shell_pid() -> String {
     return std::os::unix::process::parent_id().to_string();
     #[cfg(not(unix))]
     return std::process::id().to_string();
+}
+
+/// The lane HEAD holds for a WP file whose lane on disk is `on_disk` and differs from it: a lane change
+/// written by a run that died before its commit. `None` when they agree or HEAD has no such file.
+pub fn uncommitted_move(project: &Project, path: &Path, on_disk: Lane) -> Option<Lane> {
+    let relative = path.strip_prefix(&project.root).ok()?.to_str()?.to_string();
+    let committed = git::run(&project.root, &["show", &format!("HEAD:{relative}")]).ok()?;
+    let lane = WpFile::parse(&relative, &committed).ok()?.lane();
+    (lane != on_disk).then_some(lane)
 }
 
 pub struct MoveTask<'a> {
@@ -37,11 +50,24 @@ pub fn move_task(app: &App, args: MoveTask, failure: &mut FailureContext) -> Res
     let project = app.project()?;
     let _lock = project.lock()?;
     project.require_branch("move-task")?;
+    project.require_no_merge_in_progress("move-task")?;
     let feature = app.load_feature(&project)?;
     let (path, mut file) = feature.wp_file(&wp)?;
+    let actor = args.agent.unwrap_or("user");
+    if let Some(committed) = uncommitted_move(&project, &path, file.lane()).filter(|_| file.lane() == to) {
+        // The same move, written but never committed by a run that was killed: finish that one.
+        git::commit_paths(&project.root, &[&path], &format!("{wp}: {committed} -> {to}"))?;
+        let mut change = WpStatusChanged::new(wp.clone(), committed, to);
+        change.changed_by = actor.to_string();
+        change.feature_slug = Some(feature.slug.clone());
+        app.emitter(&project).emit(vec![Draft::new(Payload::WpStatusChanged(change))]);
+        return Ok(Report {
+            human: format!("{wp}: {committed} -> {to} (completing an earlier run that did not commit it)"),
+            json: json!({"ok": true, "feature": feature.slug, "wp_id": wp, "previous_lane": committed, "lane": to, "completed_earlier_run": true}),
+        });
+    }
     let previous = file.lane();
     previous.check_move(to, args.force).map_err(|e| invalid(format!("{wp}: {e}")))?;
-    let actor = args.agent.unwrap_or("user");
     file.set_lane(to)?;
     if let Some(agent) = args.agent {
         file.set_scalar("agent", agent)?;
