@@ -10,6 +10,7 @@ pub mod events;
 pub mod ids;
 pub mod ingest;
 pub mod sync;
+pub mod team_board;
 pub mod time;
 pub mod validation;
 pub mod workflow;

@@ -245,7 +245,7 @@ pub enum AckStatus {
 /// A frame the server sends on the WebSocket, tagged by `"type"`.
 ///
 /// `work_packages` and the event envelope are JSON values: the hub fills them from the core's
-/// `team_board` cards and admitted events, and a client reading another server's frames takes what comes.
+/// [`crate::team_board`] cards and admitted events, and a client reading another server's frames takes what comes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "lowercase")]
 pub enum ServerFrame {
