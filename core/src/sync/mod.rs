@@ -5,6 +5,7 @@
 //! - [`answer`] and [`batch_response`]: reading the server's answer to a batch and reacting to it.
 //! - [`backoff`]: the retry delay, jittered with a random value the host passes in.
 //! - [`rate_limit`]: one batch per 5 s; the background sync period.
+//! - [`drain`]: the batch-sync loop over the host's queue store, transport and clock traits.
 //! - [`connection`]: the connection-state machine (`Connected`, `Reconnecting`, `Offline`,
 //!   `Offline - Batch Mode`), driven by inputs and answering with actions as data.
 //!
@@ -16,6 +17,7 @@ pub mod backoff;
 pub mod batch;
 pub mod batch_response;
 pub mod connection;
+pub mod drain;
 pub mod rate_limit;
 pub mod routing;
 pub mod wire;
@@ -28,5 +30,8 @@ pub use backoff::BackoffSchedule;
 pub use batch::{BatchPlan, QueuedItem, plan_batches};
 pub use batch_response::parse_retry_after_ms;
 pub use connection::{ConnectionAction, ConnectionInput, ConnectionMachine, ConnectionState};
+pub use drain::{
+    BatchTransport, DrainConfig, DrainProgress, DrainReport, DrainStop, QueueStore, QueuedEvent, SyncClock, drain,
+};
 pub use rate_limit::{BatchRateLimit, WaitUntil};
 pub use routing::{HoldReason, RefuseReason, Route, RouteContext, route};
