@@ -27,6 +27,15 @@ pub struct Report {
 #[error("{0}")]
 pub struct InvalidInput(pub String);
 
+/// A sync that ran but did not get everything through: the summary is the error line, and `--json`
+/// still prints the whole report.
+#[derive(Debug, thiserror::Error)]
+#[error("{summary}")]
+pub struct SyncFailed {
+    pub summary: String,
+    pub json: Value,
+}
+
 /// What is known about a failed command, for its ErrorLogged event.
 #[derive(Default, Clone)]
 pub struct FailureContext {

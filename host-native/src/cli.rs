@@ -43,10 +43,15 @@ pub enum Command {
         #[command(subcommand)]
         command: AgentCommand,
     },
-    /// The offline queue and sync state.
+    /// The offline queue and sync to the team's hub.
     Sync {
         #[command(subcommand)]
         command: SyncCommand,
+    },
+    /// Log in to the team's hub, log out, see the login.
+    Auth {
+        #[command(subcommand)]
+        command: AuthCommand,
     },
     /// Run the whole workflow on an embedded example feature in a temporary repository.
     Demo {
@@ -129,7 +134,47 @@ pub enum SyncCommand {
     /// Queue size, connection state, last sync, login.
     Status(Common),
     /// The queued events, oldest first (with --json: the envelopes exactly as they will be sent).
-    Queue(Common),
+    Queue {
+        /// The dead letters instead: events the hub refused 5 times, with its reason.
+        #[arg(long)]
+        dead: bool,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Send the whole queue to the hub now, in batches.
+    Now(Common),
+    /// Put the dead letters back in the queue.
+    RetryDead(Common),
+    /// Run the sync daemon in the foreground (live WebSocket, batches as a fallback).
+    Daemon(Common),
+    /// Start the sync daemon in the background (pid and log in SPEC_KITTY_HOME).
+    Start(Common),
+    /// Stop the background sync daemon (it flushes what it can within 2 s).
+    Stop(Common),
+}
+
+#[derive(Subcommand)]
+pub enum AuthCommand {
+    /// Log in to the hub (the password from the terminal, or the first line of stdin).
+    Login {
+        /// The hub, like https://hub.example:8765 (http only on loopback); default: [sync] server_url of config.toml.
+        #[arg(long)]
+        server: Option<String>,
+        #[arg(long)]
+        username: Option<String>,
+        /// Read the password from the first line of stdin.
+        #[arg(long)]
+        password_stdin: bool,
+        /// Do not start the sync daemon.
+        #[arg(long)]
+        no_daemon: bool,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Forget the login (queued events stay).
+    Logout(Common),
+    /// Who is logged in, to which hub, until when.
+    Status(Common),
 }
 
 /// An agent's name as it goes into the activity log and the events: one line of printable text (line

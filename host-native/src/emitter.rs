@@ -152,8 +152,12 @@ impl Emitter {
         for warning in &report.warnings {
             crate::errln!("warning: {warning}");
         }
-        if !report.queued.is_empty() && !self.quiet {
-            self.print_offline_indicator(report.queued.len());
+        if !report.queued.is_empty() {
+            // A running daemon sends them now; the command does not wait for the network.
+            crate::daemon::nudge(&self.state);
+            if !self.quiet {
+                self.print_offline_indicator(report.queued.len());
+            }
         }
         report
     }
@@ -235,7 +239,19 @@ impl Emitter {
     }
 
     fn print_offline_indicator(&self, queued: usize) {
-        let why = if self.logged_in { "no sync server reachable" } else { "not logged in; events wait in the queue" };
-        crate::errln!("[Offline] {queued} event(s) queued ({why})");
+        use spec_kitty_core::sync::ConnectionState;
+        let line = match (self.logged_in, crate::daemon::reported_state(&self.state)) {
+            (false, _) => format!("[Offline] {queued} event(s) queued (not logged in; events wait in the queue)"),
+            (true, Some(ConnectionState::Connected)) => {
+                format!("[Connected] {queued} event(s) queued; the sync daemon sends them now")
+            }
+            (true, Some(state)) => {
+                format!("[{state}] {queued} event(s) queued; the sync daemon sends them when it can")
+            }
+            (true, None) => {
+                format!("[Offline] {queued} event(s) queued (no sync daemon: `spec-kitty sync now` or `sync start`)")
+            }
+        };
+        crate::errln!("{line}");
     }
 }

@@ -3,7 +3,9 @@
 use clap::Parser;
 use clap::error::ErrorKind;
 use spec_kitty::app::{App, FailureContext, Report};
-use spec_kitty::cli::{AgentCommand, Cli, Command, Common, FeatureCommand, SubtaskStatus, SyncCommand, TasksCommand};
+use spec_kitty::cli::{
+    AgentCommand, AuthCommand, Cli, Command, Common, FeatureCommand, SubtaskStatus, SyncCommand, TasksCommand,
+};
 use spec_kitty::commands;
 use std::process::ExitCode;
 
@@ -44,7 +46,28 @@ fn main() -> ExitCode {
             }
         },
         Command::Sync { command: SyncCommand::Status(c) } => (c.clone(), false, commands::sync::status()),
-        Command::Sync { command: SyncCommand::Queue(c) } => (c.clone(), false, commands::sync::queue()),
+        Command::Sync { command: SyncCommand::Queue { dead: false, common } } => {
+            (common.clone(), false, commands::sync::queue())
+        }
+        Command::Sync { command: SyncCommand::Queue { dead: true, common } } => {
+            (common.clone(), false, commands::sync::dead_letters())
+        }
+        Command::Sync { command: SyncCommand::Now(c) } => (c.clone(), false, commands::sync::now()),
+        Command::Sync { command: SyncCommand::RetryDead(c) } => (c.clone(), false, commands::sync::retry_dead()),
+        Command::Sync { command: SyncCommand::Daemon(c) } => (c.clone(), false, commands::sync::daemon()),
+        Command::Sync { command: SyncCommand::Start(c) } => (c.clone(), false, commands::sync::start()),
+        Command::Sync { command: SyncCommand::Stop(c) } => (c.clone(), false, commands::sync::stop()),
+        Command::Auth { command: AuthCommand::Login { server, username, password_stdin, no_daemon, common } } => {
+            let args = commands::auth::Login {
+                server: server.as_deref(),
+                username: username.as_deref(),
+                password_stdin: *password_stdin,
+                start_daemon: !*no_daemon,
+            };
+            (common.clone(), false, commands::auth::login(args))
+        }
+        Command::Auth { command: AuthCommand::Logout(c) } => (c.clone(), false, commands::auth::logout()),
+        Command::Auth { command: AuthCommand::Status(c) } => (c.clone(), false, commands::auth::status()),
         Command::Demo { keep } => (Common::default(), false, commands::demo::run(*keep)),
     };
     match result {
@@ -56,7 +79,12 @@ fn main() -> ExitCode {
             // One line, whatever the input it quotes holds.
             let message = format!("{error:#}").replace(['\r', '\n'], " ");
             if common.json {
-                spec_kitty::outln!("{}", serde_json::json!({"ok": false, "error": message}));
+                match error.downcast_ref::<spec_kitty::app::SyncFailed>() {
+                    Some(failed) => {
+                        spec_kitty::outln!("{}", serde_json::to_string_pretty(&failed.json).unwrap_or_default())
+                    }
+                    None => spec_kitty::outln!("{}", serde_json::json!({"ok": false, "error": message})),
+                }
             }
             spec_kitty::errln!("error: {message}");
             if logs_failures {

@@ -64,6 +64,7 @@ pub struct QueueSummary {
     pub refused_total: u64,
     pub oldest_enqueued_at: Option<i64>,
     pub last_sync_at: Option<i64>,
+    pub last_sync_count: Option<i64>,
 }
 
 impl OfflineQueue {
@@ -79,6 +80,7 @@ impl OfflineQueue {
         // FULL: a commit is on disk before the command reports success.
         conn.pragma_update(None, "synchronous", "FULL").map_err(|e| describe(path, e))?;
         conn.execute_batch(SCHEMA).map_err(|e| describe(path, e))?;
+        add_last_error_column(&conn).map_err(|e| describe(path, e))?;
         Ok(OfflineQueue { conn, path: path.to_path_buf() })
     }
 
@@ -115,6 +117,14 @@ impl OfflineQueue {
             return Ok(None);
         }
         Ok(Some(OfflineQueue { conn, path: path.to_path_buf() }))
+    }
+
+    pub(crate) fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    pub(crate) fn conn_mut(&mut self) -> &mut Connection {
+        &mut self.conn
     }
 
     /// Bounds the next write's wait for the lock (the rest of the emission's time).
@@ -221,8 +231,22 @@ impl OfflineQueue {
                 .query_row("SELECT MIN(timestamp) FROM queue", [], |row| row.get(0))
                 .map_err(|e| describe(&self.path, e))?,
             last_sync_at: self.meta("last_sync_at")?,
+            last_sync_count: self.meta("last_sync_count")?,
         })
     }
+}
+
+/// The hub's last reason for refusing an event, kept beside the contract's columns (a queue made by an
+/// older build gets the column on first use).
+fn add_last_error_column(conn: &Connection) -> rusqlite::Result<()> {
+    let has: bool =
+        conn.query_row("SELECT COUNT(*) FROM pragma_table_info('queue') WHERE name = 'last_error'", [], |row| {
+            row.get::<_, i64>(0).map(|n| n > 0)
+        })?;
+    if !has {
+        conn.execute("ALTER TABLE queue ADD COLUMN last_error TEXT", [])?;
+    }
+    Ok(())
 }
 
 /// Refuses a database that is not a queue of ours: a `queue` table of another shape, or other tables

@@ -55,6 +55,10 @@ impl StateDir {
         self.root.join("emission.stuck")
     }
 
+    pub fn config_toml(&self) -> PathBuf {
+        self.root.join("config.toml")
+    }
+
     pub fn credentials(&self) -> PathBuf {
         self.root.join("credentials")
     }
@@ -108,6 +112,31 @@ pub fn write_atomically(path: &Path, contents: &[u8]) -> Result<()> {
         if let Ok(meta) = std::fs::metadata(path) {
             file.set_permissions(meta.permissions())?;
         }
+        file.write_all(contents)?;
+        file.sync_all()?;
+        std::fs::rename(&temp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    result.with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// Writes a file only its owner can read or write (credentials), atomically: the temp file is created
+/// with mode 0600, so the secret is never readable by others, not even for a moment.
+pub fn write_private(path: &Path, contents: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let dir = path.parent().unwrap_or_else(|| Path::new("."));
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
+    let temp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let result = (|| -> std::io::Result<()> {
+        let mut options = std::fs::File::options();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = options.open(&temp)?;
+        #[cfg(unix)]
+        file.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
         file.write_all(contents)?;
         file.sync_all()?;
         std::fs::rename(&temp, path)

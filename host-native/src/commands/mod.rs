@@ -1,5 +1,6 @@
 //! One module per command family; each parses nothing and prints nothing: it returns a Report.
 
+pub mod auth;
 pub mod demo;
 pub mod init;
 pub mod lifecycle;

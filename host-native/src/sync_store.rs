@@ -1,0 +1,150 @@
+//! The offline queue as the core's sync engine sees it ([`QueueStore`]), plus what `sync` commands
+//! read and change beside draining: dead letters, the team of events held for a login, the last sync.
+
+use crate::queue::OfflineQueue;
+use rusqlite::params;
+use spec_kitty_core::sync::EventFailure;
+use spec_kitty_core::sync::drain::{QueueStore, QueuedEvent};
+
+/// A dead-lettered event with the hub's reason.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct DeadLetter {
+    pub event_id: String,
+    pub event_type: String,
+    pub retry_count: u32,
+    pub reason: String,
+    pub failed_at: i64,
+    pub event: serde_json::Value,
+}
+
+fn text(error: rusqlite::Error) -> String {
+    error.to_string().split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+impl QueueStore for OfflineQueue {
+    fn oldest(&mut self, limit: usize) -> Result<Vec<QueuedEvent>, String> {
+        let mut stmt = self
+            .conn()
+            .prepare_cached("SELECT event_id, data, retry_count FROM queue ORDER BY timestamp, id LIMIT ?1")
+            .map_err(text)?;
+        let rows = stmt
+            .query_map([limit as i64], |row| {
+                Ok(QueuedEvent {
+                    event_id: row.get(0)?,
+                    data: row.get(1)?,
+                    retry_count: row.get::<_, Option<i64>>(2)?.unwrap_or(0).clamp(0, u32::MAX as i64) as u32,
+                })
+            })
+            .map_err(text)?;
+        rows.collect::<Result<_, _>>().map_err(text)
+    }
+
+    fn remove(&mut self, event_ids: &[String]) -> Result<(), String> {
+        let tx = self.conn_mut().transaction().map_err(text)?;
+        {
+            let mut delete = tx.prepare_cached("DELETE FROM queue WHERE event_id = ?1").map_err(text)?;
+            for id in event_ids {
+                delete.execute([id]).map_err(text)?;
+            }
+        }
+        tx.commit().map_err(text)
+    }
+
+    fn record_failures(&mut self, failures: &[EventFailure]) -> Result<(), String> {
+        let tx = self.conn_mut().transaction().map_err(text)?;
+        {
+            let mut update = tx
+                .prepare_cached(
+                    "UPDATE queue SET retry_count = COALESCE(retry_count, 0) + 1, last_error = ?2 WHERE event_id = ?1",
+                )
+                .map_err(text)?;
+            for failure in failures {
+                update.execute(params![failure.event_id, failure.reason]).map_err(text)?;
+            }
+        }
+        tx.commit().map_err(text)
+    }
+
+    fn dead_letter(&mut self, failures: &[EventFailure]) -> Result<(), String> {
+        let now = (crate::emitter::now_ms() / 1000) as i64;
+        let tx = self.conn_mut().transaction().map_err(text)?;
+        {
+            let mut copy = tx
+                .prepare_cached(
+                    "INSERT OR REPLACE INTO dead_letter (event_id, event_type, data, timestamp, retry_count, reason, failed_at)
+                     SELECT event_id, event_type, data, timestamp, COALESCE(retry_count, 0) + 1, ?2, ?3 FROM queue WHERE event_id = ?1",
+                )
+                .map_err(text)?;
+            let mut delete = tx.prepare_cached("DELETE FROM queue WHERE event_id = ?1").map_err(text)?;
+            for failure in failures {
+                copy.execute(params![failure.event_id, failure.reason, now]).map_err(text)?;
+                delete.execute([&failure.event_id]).map_err(text)?;
+            }
+        }
+        tx.commit().map_err(text)
+    }
+
+    fn len(&mut self) -> Result<usize, String> {
+        self.conn()
+            .query_row("SELECT COUNT(*) FROM queue", [], |row| row.get::<_, i64>(0))
+            .map(|n| n as usize)
+            .map_err(text)
+    }
+}
+
+impl OfflineQueue {
+    /// Events queued before the first login carry team `local`; they go to the hub under the team of
+    /// the login, and only that field changes (json_set edits the value in place, keeping key order).
+    pub fn adopt_held_events(&mut self, team: &str) -> anyhow::Result<usize> {
+        let changed = self.conn().execute(
+            "UPDATE queue SET data = json_set(data, '$.team_slug', ?1)
+             WHERE json_valid(data) AND json_extract(data, '$.team_slug') = 'local'",
+            [team],
+        )?;
+        Ok(changed)
+    }
+
+    pub fn dead_letters(&self) -> anyhow::Result<Vec<DeadLetter>> {
+        let mut stmt = self.conn().prepare(
+            "SELECT event_id, event_type, retry_count, reason, failed_at, data FROM dead_letter ORDER BY failed_at, id",
+        )?;
+        let rows = stmt.query_map([], |row| {
+            let data: String = row.get(5)?;
+            Ok(DeadLetter {
+                event_id: row.get(0)?,
+                event_type: row.get(1)?,
+                retry_count: row.get::<_, i64>(2)?.clamp(0, u32::MAX as i64) as u32,
+                reason: row.get(3)?,
+                failed_at: row.get(4)?,
+                event: serde_json::from_str(&data).unwrap_or(serde_json::Value::String(data)),
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Puts every dead letter back in the queue with a fresh retry count; returns how many.
+    pub fn retry_dead_letters(&mut self) -> anyhow::Result<usize> {
+        let tx = self.conn_mut().transaction()?;
+        let moved = tx.execute(
+            "INSERT OR IGNORE INTO queue (event_id, event_type, data, timestamp, retry_count)
+             SELECT event_id, event_type, data, timestamp, 0 FROM dead_letter",
+            [],
+        )?;
+        tx.execute("DELETE FROM dead_letter", [])?;
+        tx.commit()?;
+        Ok(moved)
+    }
+
+    /// Records a sync that reached the hub: when, and how many events it acknowledged.
+    pub fn record_sync(&mut self, at_secs: i64, acknowledged: usize) -> anyhow::Result<()> {
+        let tx = self.conn_mut().transaction()?;
+        for (key, value) in [("last_sync_at", at_secs), ("last_sync_count", acknowledged as i64)] {
+            tx.execute(
+                "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = ?2",
+                params![key, value],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+}
