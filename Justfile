@@ -23,4 +23,9 @@ bench:
 
 # The full workflow on the embedded example feature, in a temporary repository.
 demo:
-    cargo run --release -p spec-kitty -- demo
+    cargo build --release -p spec-kitty -p spec-kitty-hub
+    target/release/spec-kitty demo
+
+# Upstream's Python CLI (2.1.0) logs in and syncs into our hub over TLS (needs the package index for pip).
+interop:
+    bash scripts/interop-upstream.sh

@@ -139,6 +139,23 @@ impl HubClient {
         }
     }
 
+    /// `GET path` with the access token; the JSON answer, or an error naming the status.
+    pub fn get_json(&self, path: &str, access: &str) -> Result<serde_json::Value> {
+        let url = format!("{}{path}", self.base);
+        let mut response = self
+            .agent
+            .get(&url)
+            .header("Authorization", &format!("Bearer {access}"))
+            .call()
+            .map_err(|e| anyhow::anyhow!("{url}: {}", one_line(&e.to_string())))?;
+        let status = response.status().as_u16();
+        let text = response.body_mut().with_config().limit(64 * 1024 * 1024).read_to_string().unwrap_or_default();
+        if !(200..300).contains(&status) {
+            bail!("{url}: HTTP {status}: {}", error_text(&text));
+        }
+        serde_json::from_str(&text).with_context(|| format!("{url}: the answer is not JSON"))
+    }
+
     /// Sends one batch, gzipped; every outcome, including no answer at all, is a [`BatchAnswer`].
     pub fn send_batch(&self, access: &str, events: &[QueuedEvent]) -> BatchAnswer {
         let mut body = Vec::with_capacity(events.iter().map(|e| e.data.len() + 1).sum::<usize>() + 16);

@@ -202,6 +202,14 @@ pub async fn board(State(hub): HubState, headers: HeaderMap) -> Result<Json<serd
     blocking(move || hub.board(&caller.team)).await.map(Json)
 }
 
+/// Upstream's 2.x client also uploads mission-dossier artifact bodies; this hub keeps only events.
+/// `namespace_not_found` is the answer that client reads as "this server has no place for them" and
+/// stops retrying (any other 404 it retries with backoff, for nothing).
+pub async fn no_dossier_store() -> Response {
+    let body = serde_json::json!({"error": "namespace_not_found"});
+    (StatusCode::NOT_FOUND, Json(body)).into_response()
+}
+
 pub async fn not_found() -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "no such endpoint")
 }

@@ -76,6 +76,7 @@ fn router(hub: Arc<Hub>) -> Router {
         .route("/api/v1/events/", get(http::events))
         .route("/api/v1/board/", get(http::board))
         .route("/ws/v1/events/", get(ws::upgrade))
+        .route("/api/dossier/push-content/", post(http::no_dossier_store))
         .fallback(http::not_found)
         .layer(middleware::from_fn(log_request))
         .with_state(hub)
@@ -103,7 +104,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
     };
     let (stop, stopping) = watch::channel(false);
     let hub = Arc::new(Hub::new(store, key, settings, args.rate_limit, stopping));
-    let app = router(hub).into_make_service();
+    let app = router(Arc::clone(&hub)).into_make_service();
 
     let listener = std::net::TcpListener::bind(args.addr).with_context(|| format!("cannot listen on {}", args.addr))?;
     listener.set_nonblocking(true)?;
@@ -141,6 +142,12 @@ async fn serve(args: ServeArgs) -> Result<()> {
     let _ = stop.send(true);
     handle.graceful_shutdown(Some(Duration::from_secs(10)));
     server.await.context("the server stopped")?.context("the server failed")?;
+    // Upgraded connections are not the server's to wait for: give each WebSocket task the time to
+    // send its close frame before the runtime goes away (bounded).
+    let until = Instant::now() + Duration::from_secs(5);
+    while hub.metrics.websockets_open.load(std::sync::atomic::Ordering::Relaxed) > 0 && Instant::now() < until {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     tracing::info!("stopped");
     Ok(())
 }

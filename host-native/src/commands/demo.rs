@@ -31,23 +31,37 @@ const FEATURE_FILES: [(&str, &str); 9] = [
     fixture!("tasks/WP07-tests.md"),
 ];
 
-struct Demo {
-    repo: PathBuf,
-    home: PathBuf,
-    exe: PathBuf,
+pub(super) struct Demo {
+    pub repo: PathBuf,
+    pub home: PathBuf,
+    pub exe: PathBuf,
 }
 
 impl Demo {
-    fn step(&self, title: &str, args: &[&str]) -> Result<String> {
+    pub(super) fn step(&self, title: &str, args: &[&str]) -> Result<String> {
+        self.step_with_input(title, args, None)
+    }
+
+    /// A step whose stdin is `input` (shown masked in the transcript: it is a password).
+    pub(super) fn step_with_input(&self, title: &str, args: &[&str], input: Option<&str>) -> Result<String> {
+        use std::io::Write;
         let shown: Vec<String> =
             args.iter().map(|a| if a.contains(' ') { format!("\"{a}\"") } else { a.to_string() }).collect();
-        crate::outln!("\n## {title}\n$ spec-kitty {}", shown.join(" "));
-        let output = Command::new(&self.exe)
+        let piped = if input.is_some() { "echo ******** | " } else { "" };
+        crate::outln!("\n## {title}\n$ {piped}spec-kitty {}", shown.join(" "));
+        let mut child = Command::new(&self.exe)
             .args(args)
             .current_dir(&self.repo)
             .env("SPEC_KITTY_HOME", &self.home)
-            .output()
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
             .with_context(|| format!("cannot run {}", self.exe.display()))?;
+        if let (Some(mut stdin), Some(text)) = (child.stdin.take(), input) {
+            let _ = writeln!(stdin, "{text}");
+        }
+        let output = child.wait_with_output().with_context(|| format!("cannot run {}", self.exe.display()))?;
         let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
         crate::out!("{stdout}");
         // The demo is a transcript: what the command wrote to stderr belongs in it too.
@@ -138,9 +152,14 @@ fn run_steps(demo: &Demo) -> Result<Report> {
         let title = card.title.as_deref().unwrap_or("");
         crate::outln!("{:<5} {:<11} {title}", card.wp_id.as_str(), card.lane.as_str());
     }
+    let synced = super::demo_hub::sync_to_a_hub(demo)?;
     Ok(Report {
-        human: format!("\ndemo finished: {} events queued, Lamport clock at {}", events.len(), board.max_lamport_clock),
-        json: serde_json::json!({"events": events.len()}),
+        human: format!(
+            "\ndemo finished: {} events made, {synced} on the team's hub, Lamport clock at {}",
+            events.len() + 1,
+            board.max_lamport_clock
+        ),
+        json: serde_json::json!({"events": events.len() + 1, "on_hub": synced}),
     })
 }
 

@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod demo;
+mod demo_hub;
 pub mod init;
 pub mod lifecycle;
 pub mod sync;
