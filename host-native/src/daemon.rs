@@ -190,8 +190,15 @@ impl Daemon {
         while !self.stop.load(Ordering::Relaxed) {
             let now = crate::emitter::now_ms();
             if self.machine.wake_at_ms().is_some_and(|at| now >= at) {
+                let was_batch_mode = self.machine.state() == ConnectionState::OfflineBatchMode;
                 let actions = self.machine.handle(ConnectionInput::WakeUp { now_ms: now });
                 self.carry_out(actions);
+                // Batch mode tries the live connection again after each periodic sync, so a hub that is
+                // back gets the WebSocket again.
+                if was_batch_mode {
+                    let actions = self.machine.handle(ConnectionInput::GoOnline { now_ms: now });
+                    self.carry_out(actions);
+                }
             }
             if self.live.is_some() {
                 self.send_pending();
@@ -237,15 +244,12 @@ impl Daemon {
                         live.close();
                     }
                 }
-                ConnectionAction::SyncQueue => self.batch(0),
+                // Connected: the WebSocket sends the queue (256 in flight); otherwise batches, at most one per 5 s.
+                ConnectionAction::SyncQueue if self.live.is_some() => {}
+                ConnectionAction::SyncQueue => self.batch(5_000),
                 ConnectionAction::SwitchToBatchMode => log("batch mode: the hub's WebSocket is not reachable"),
                 ConnectionAction::WakeAt { .. } => {}
             }
-        }
-        // Batch mode retries the live connection after each periodic sync, so a hub that is back gets it.
-        if self.machine.state() == ConnectionState::OfflineBatchMode && self.machine.wake_at_ms().is_none() {
-            let actions = self.machine.handle(ConnectionInput::GoOnline { now_ms: crate::emitter::now_ms() });
-            self.carry_out(actions);
         }
     }
 
