@@ -30,6 +30,15 @@ pub(super) fn broken_yaml(file: &str, yaml_text: &str, error: &serde_yaml::Error
     FrontmatterError::BrokenYaml { file: file.to_string(), line: line + YAML_FIRST_LINE - 1, column, message }
 }
 
+/// `WP03` from a path like `kitty-specs/x/tasks/WP03-title.md`.
+fn id_from_file_name(path: &str) -> Option<WpId> {
+    let name = path.rsplit(['/', '\\']).next()?;
+    name.get(..4)?
+        .parse()
+        .ok()
+        .filter(|_| name.ends_with(".md") && !name[4..].starts_with(|c: char| c.is_ascii_digit()))
+}
+
 pub(super) fn scalar_text(value: &Value) -> Option<String> {
     match value {
         Value::String(text) => Some(text.clone()),
@@ -76,9 +85,12 @@ impl FieldReader<'_> {
     pub(super) fn work_package_id(&self) -> Result<WpId, FrontmatterError> {
         const FIELD: &str = "work_package_id";
         match self.document.get(FIELD) {
-            None | Some(Value::Null) => {
-                Err(FrontmatterError::MissingField { file: self.file.to_string(), field: FIELD.to_string() })
-            }
+            // Upstream's newer WP files may leave the id to the file name (`tasks/WP03-title.md`), as
+            // its finalize-tasks does.
+            None | Some(Value::Null) => id_from_file_name(self.file).ok_or_else(|| FrontmatterError::MissingField {
+                file: self.file.to_string(),
+                field: FIELD.to_string(),
+            }),
             Some(Value::String(id)) => id.parse().map_err(|error| self.invalid(FIELD, format!("{error}"))),
             Some(other) => {
                 Err(self.invalid(FIELD, format!("expected a WP id like \"WP01\", found {}", describe(other))))

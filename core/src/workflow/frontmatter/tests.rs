@@ -143,6 +143,18 @@ fn missing_or_unclosed_frontmatter() {
 }
 
 #[test]
+fn without_an_id_key_the_file_name_gives_the_id() {
+    let file = WpFile::parse("kitty-specs/x/tasks/WP03-title.md", "---\nlane: doing\n---\n").expect("id from name");
+    assert_eq!(file.work_package_id().as_str(), "WP03");
+    for unnamed in ["tasks/WP123-x.md", "tasks/notes.md", "tasks/WP03-x.txt"] {
+        assert!(
+            matches!(WpFile::parse(unnamed, "---\n---\n"), Err(FrontmatterError::MissingField { .. })),
+            "{unnamed}"
+        );
+    }
+}
+
+#[test]
 fn malformed_ids_name_their_field() {
     let err = WpFile::parse("w.md", "---\nwork_package_id: WP1\n---\n").expect_err("malformed id");
     assert_eq!(
