@@ -39,6 +39,8 @@ use super::wire::MAX_BATCH_EVENTS;
 #[cfg(test)]
 mod fakes;
 #[cfg(test)]
+mod sim;
+#[cfg(test)]
 mod tests;
 
 /// The default body cap of a drain: 5 MiB of uncompressed JSON. (The conservative cap for unknown proxies is

@@ -1,7 +1,7 @@
 //! In-memory hosts for the drain's tests: a queue store that checks the retry-count laws as it goes, a
 //! simulated clock whose sleeps only move time, and a small seeded PRNG (splitmix64).
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::rc::Rc;
 
@@ -15,7 +15,6 @@ pub type SimTime = Rc<Cell<u64>>;
 #[derive(Debug, Clone)]
 pub struct SplitMix64(u64);
 
-#[allow(dead_code)] // until the simulation lands
 impl SplitMix64 {
     pub fn new(seed: u64) -> Self {
         SplitMix64(seed)
@@ -64,6 +63,8 @@ pub struct MemStore {
     pub failures_recorded: HashMap<String, u32>,
     /// Event ids that had a failure recorded during the current drain (see [`MemStore::start_drain`]).
     pub failed_this_drain: HashSet<String>,
+    /// When set, the events the hub has: removing any other event is a lost event, and panics.
+    pub hub_has: Option<Rc<RefCell<HashSet<String>>>>,
     pub removed: usize,
     pub retried: usize,
     pub dead_lettered: usize,
@@ -124,6 +125,11 @@ impl QueueStore for MemStore {
 
     fn remove(&mut self, event_ids: &[String]) -> Result<(), String> {
         self.maybe_fail(StoreOp::Remove)?;
+        if let Some(hub) = &self.hub_has {
+            let hub = hub.borrow();
+            let lost = event_ids.iter().find(|id| !hub.contains(*id));
+            assert!(lost.is_none(), "{lost:?}: removed from the queue but the hub does not have it");
+        }
         let ids: HashSet<&str> = event_ids.iter().map(String::as_str).collect();
         let before = self.queue.len();
         self.queue.retain(|e| !ids.contains(e.event_id.as_str()));
