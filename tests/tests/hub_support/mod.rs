@@ -1106,3 +1106,15 @@ impl WsClient {
         let _ = self.socket.flush();
     }
 }
+
+// Helpers of the sync tests (issue 10).
+
+impl Hub {
+    /// The whole log of every run of this hub (each start writes its own file), concatenated.
+    pub fn all_logs(&self) -> String {
+        (1..=self.starts)
+            .map(|n| std::fs::read_to_string(self.root.path().join(format!("hub-{n}.log"))).unwrap_or_default())
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
