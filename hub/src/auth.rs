@@ -63,6 +63,16 @@ pub struct Claims {
     pub exp: u64,
     /// A random id: refresh tokens are spent by it.
     pub jti: String,
+    /// Which incarnation of the account issued it (see [`account_version`]): a user removed and added
+    /// again, or given a new password, does not get the old tokens back.
+    #[serde(default)]
+    pub ver: String,
+}
+
+/// A short fingerprint of the account's password hash (whose salt is new at every `user add`).
+pub fn account_version(password_hash: &str) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(password_hash.as_bytes()).iter().take(8).map(|b| format!("{b:02x}")).collect()
 }
 
 pub struct SigningKey {
@@ -92,7 +102,14 @@ impl SigningKey {
         }
     }
 
-    pub fn issue(&self, username: &str, team: &str, kind: TokenKind, lifetime_secs: u64) -> Result<(String, Claims)> {
+    pub fn issue(
+        &self,
+        username: &str,
+        team: &str,
+        version: &str,
+        kind: TokenKind,
+        lifetime_secs: u64,
+    ) -> Result<(String, Claims)> {
         let mut id = [0u8; 16];
         getrandom::fill(&mut id).map_err(|e| anyhow::anyhow!("no random source: {e}"))?;
         let iat = now_secs();
@@ -103,6 +120,7 @@ impl SigningKey {
             iat,
             exp: iat.saturating_add(lifetime_secs),
             jti: encode_hex(&id),
+            ver: version.to_string(),
         };
         let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256","typ":"JWT"}"#);
         let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims)?);
@@ -161,14 +179,14 @@ mod tests {
     fn tokens_verify_only_for_their_kind_and_signature() {
         let dir = tempfile::tempdir().unwrap();
         let key = SigningKey::load_or_create(dir.path()).unwrap();
-        let (token, claims) = key.issue("ana", "alpha", TokenKind::Access, 60).unwrap();
+        let (token, claims) = key.issue("ana", "alpha", "v1", TokenKind::Access, 60).unwrap();
         assert_eq!(key.verify(&token, TokenKind::Access), Some(claims));
         assert_eq!(key.verify(&token, TokenKind::Refresh), None);
         let mut forged = token.clone().into_bytes();
         let at = forged.len() - 3;
         forged[at] = if forged[at] == b'A' { b'B' } else { b'A' };
         assert_eq!(key.verify(&String::from_utf8(forged).unwrap(), TokenKind::Access), None);
-        let (expired, _) = key.issue("ana", "alpha", TokenKind::Access, 0).unwrap();
+        let (expired, _) = key.issue("ana", "alpha", "v1", TokenKind::Access, 0).unwrap();
         assert_eq!(key.verify(&expired, TokenKind::Access), None);
         let again = SigningKey::load_or_create(dir.path()).unwrap();
         assert!(again.verify(&token, TokenKind::Access).is_some(), "the key persists across starts");

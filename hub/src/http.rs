@@ -48,12 +48,16 @@ async fn blocking<T: Send + 'static>(
     tokio::task::spawn_blocking(work).await.map_err(ApiError::internal)?
 }
 
-fn tokens(hub: &Hub, username: &str, team: &str) -> Result<TokenResponse, ApiError> {
+fn tokens(hub: &Hub, username: &str, team: &str, version: &str) -> Result<TokenResponse, ApiError> {
     let settings = &hub.settings;
-    let (access, _) =
-        hub.key.issue(username, team, TokenKind::Access, settings.access_ttl_secs).map_err(ApiError::internal)?;
-    let (refresh, claims) =
-        hub.key.issue(username, team, TokenKind::Refresh, settings.refresh_ttl_secs).map_err(ApiError::internal)?;
+    let (access, _) = hub
+        .key
+        .issue(username, team, version, TokenKind::Access, settings.access_ttl_secs)
+        .map_err(ApiError::internal)?;
+    let (refresh, claims) = hub
+        .key
+        .issue(username, team, version, TokenKind::Refresh, settings.refresh_ttl_secs)
+        .map_err(ApiError::internal)?;
     hub.store.issue_refresh(&claims.jti, username, claims.exp).map_err(ApiError::internal)?;
     Ok(TokenResponse::new(
         access,
@@ -74,7 +78,10 @@ pub async fn token(State(hub): HubState, body: Body) -> Result<Json<TokenRespons
         let hash = user.as_ref().map_or(decoy_hash(), |u| u.password_hash.as_str());
         let password_ok = verify_password(&request.password, hash);
         match user {
-            Some(user) if password_ok => tokens(&hub, &user.username, &user.team_slug),
+            Some(user) if password_ok => {
+                let version = crate::auth::account_version(&user.password_hash);
+                tokens(&hub, &user.username, &user.team_slug, &version)
+            }
             _ => Err(ApiError::new(StatusCode::UNAUTHORIZED, "Invalid credentials")),
         }
     })
@@ -92,7 +99,7 @@ pub async fn refresh(State(hub): HubState, body: Body) -> Result<Json<TokenRespo
             return Err(ApiError::unauthorized());
         }
         let caller = hub.caller(Some(&request.refresh), TokenKind::Refresh)?;
-        tokens(&hub, &caller.username, &caller.team)
+        tokens(&hub, &caller.username, &caller.team, &caller.version)
     })
     .await
     .map(Json)
@@ -100,8 +107,10 @@ pub async fn refresh(State(hub): HubState, body: Body) -> Result<Json<TokenRespo
 
 pub async fn ws_token(State(hub): HubState, headers: HeaderMap) -> Result<Json<WsTokenResponse>, ApiError> {
     let caller = authenticated(&hub, &headers).await?;
-    let (ws_token, _) =
-        hub.key.issue(&caller.username, &caller.team, TokenKind::Ws, WS_TOKEN_SECS).map_err(ApiError::internal)?;
+    let (ws_token, _) = hub
+        .key
+        .issue(&caller.username, &caller.team, &caller.version, TokenKind::Ws, WS_TOKEN_SECS)
+        .map_err(ApiError::internal)?;
     Ok(Json(WsTokenResponse { ws_token, expires_in: Some(WS_TOKEN_SECS) }))
 }
 

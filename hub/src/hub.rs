@@ -50,6 +50,8 @@ pub struct Hub {
 pub struct Caller {
     pub username: String,
     pub team: String,
+    /// [`crate::auth::account_version`] of the account now.
+    pub version: String,
 }
 
 /// An error answer: a status and a one-line JSON body `{"error": ...}`.
@@ -120,7 +122,12 @@ impl Hub {
     pub fn caller(&self, token: Option<&str>, kind: TokenKind) -> Result<Caller, ApiError> {
         let claims = token.and_then(|t| self.key.verify(t, kind)).ok_or_else(ApiError::unauthorized)?;
         match self.store.user(&claims.sub).map_err(ApiError::internal)? {
-            Some(user) if user.team_slug == claims.team => Ok(Caller { username: user.username, team: user.team_slug }),
+            Some(user)
+                if user.team_slug == claims.team && crate::auth::account_version(&user.password_hash) == claims.ver =>
+            {
+                let version = claims.ver;
+                Ok(Caller { username: user.username, team: user.team_slug, version })
+            }
             _ => Err(ApiError::unauthorized()),
         }
     }
