@@ -15,7 +15,7 @@ use spec_kitty_core::sync::wire::{
 };
 use std::io::Read;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 type HubState = State<Arc<Hub>>;
 
@@ -35,11 +35,18 @@ fn json_body<T: DeserializeOwned>(body: &[u8], expected: &str) -> Result<T, ApiE
     serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("expected {expected}: {e}")))
 }
 
-/// Reads the whole body, at most `limit` bytes; more is 413.
+/// How long a client may take to send its body.
+const BODY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Reads the whole body, at most `limit` bytes (more is 413), within [`BODY_TIMEOUT`] (else 408).
 async fn read_body(body: Body, limit: usize) -> Result<Bytes, ApiError> {
-    axum::body::to_bytes(body, limit)
-        .await
-        .map_err(|_| ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, format!("the body is larger than {limit} bytes")))
+    match tokio::time::timeout(BODY_TIMEOUT, axum::body::to_bytes(body, limit)).await {
+        Ok(Ok(bytes)) => Ok(bytes),
+        Ok(Err(_)) => {
+            Err(ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, format!("the body is larger than {limit} bytes")))
+        }
+        Err(_) => Err(ApiError::new(StatusCode::REQUEST_TIMEOUT, "the body did not arrive in time")),
+    }
 }
 
 async fn blocking<T: Send + 'static>(
@@ -72,6 +79,13 @@ fn tokens(hub: &Hub, username: &str, team: &str, version: &str) -> Result<TokenR
 pub async fn token(State(hub): HubState, body: Body) -> Result<Json<TokenResponse>, ApiError> {
     let body = read_body(body, 64 * 1024).await?;
     let request: TokenRequest = json_body(&body, r#"{"username": ..., "password": ...}"#)?;
+    let checks = Arc::clone(&hub);
+    let permit = tokio::time::timeout(Duration::from_secs(10), checks.password_checks.acquire()).await;
+    let Ok(Ok(_permit)) = permit else {
+        let mut busy = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "too many logins at once; try again");
+        busy.retry_after_secs = Some(1);
+        return Err(busy);
+    };
     blocking(move || {
         let user = hub.store.user(&request.username).map_err(ApiError::internal)?;
         // Verified against a decoy when the user is unknown, so timing does not reveal user names.
@@ -120,10 +134,11 @@ async fn authenticated(hub: &Arc<Hub>, headers: &HeaderMap) -> Result<Caller, Ap
     blocking(move || hub.caller(token.as_deref(), TokenKind::Access)).await
 }
 
-/// Decompresses a gzip body, refusing to grow it past `limit` (a small body can be a gzip bomb).
+/// Decompresses a gzip body (every member, as RFC 1952 allows; bytes after the last member are an
+/// error), refusing to grow it past `limit` (a small body can be a gzip bomb).
 fn gunzip(body: &[u8], limit: usize) -> Result<Vec<u8>, ApiError> {
     let mut out = Vec::new();
-    flate2::read::GzDecoder::new(body)
+    flate2::read::MultiGzDecoder::new(body)
         .take(limit as u64 + 1)
         .read_to_end(&mut out)
         .map_err(|e| ApiError::bad_request(format!("the body is not valid gzip: {e}")))?;
@@ -144,16 +159,21 @@ pub async fn batch(State(hub): HubState, headers: HeaderMap, body: Body) -> Resu
         error.retry_after_secs = Some(wait.as_secs_f64().ceil().max(1.0) as u64);
         return Err(error);
     }
+    // A bounded number of batches in memory at once; the others wait their turn (a client times out
+    // and retries by its backoff rather than the hub running out of memory).
+    let _slot = hub.batches_in_flight.acquire().await.map_err(ApiError::internal)?;
     let limit = hub.settings.max_body_bytes;
     let body = read_body(body, limit).await?;
-    let encoding = headers.get(header::CONTENT_ENCODING).and_then(|v| v.to_str().ok()).unwrap_or("identity");
+    let encoding = match headers.get(header::CONTENT_ENCODING) {
+        None => "identity".to_string(),
+        Some(value) => String::from_utf8_lossy(value.as_bytes()).trim().to_ascii_lowercase(),
+    };
     let hub_for_work = Arc::clone(&hub);
-    let encoding = encoding.trim().to_ascii_lowercase();
     let results = blocking(move || {
         let hub = hub_for_work;
         let plain = match encoding.as_str() {
-            "gzip" | "x-gzip" => gunzip(&body, limit)?,
-            "identity" | "" => body.to_vec(),
+            "gzip" | "x-gzip" => Bytes::from(gunzip(&body, limit)?),
+            "identity" | "" => body,
             other => {
                 return Err(ApiError::new(
                     StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -206,9 +226,10 @@ pub async fn events(
     .map(Json)
 }
 
-pub async fn board(State(hub): HubState, headers: HeaderMap) -> Result<Json<serde_json::Value>, ApiError> {
+pub async fn board(State(hub): HubState, headers: HeaderMap) -> Result<Response, ApiError> {
     let caller = authenticated(&hub, &headers).await?;
-    blocking(move || hub.board(&caller.team)).await.map(Json)
+    let board = blocking(move || hub.board(&caller.team)).await?;
+    Ok(Json(&board.json).into_response())
 }
 
 /// Upstream's 2.x client also uploads mission-dossier artifact bodies; this hub keeps only events.
@@ -217,6 +238,10 @@ pub async fn board(State(hub): HubState, headers: HeaderMap) -> Result<Json<serd
 pub async fn no_dossier_store() -> Response {
     let body = serde_json::json!({"error": "namespace_not_found"});
     (StatusCode::NOT_FOUND, Json(body)).into_response()
+}
+
+pub async fn method_not_allowed() -> ApiError {
+    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "this endpoint does not take that method")
 }
 
 pub async fn not_found() -> ApiError {

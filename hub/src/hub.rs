@@ -31,6 +31,10 @@ pub struct Fanout {
     pub frame: Arc<str>,
 }
 
+/// The largest event the hub stores: real events are under a few KiB; one huge event would be in every
+/// board fold and snapshot from then on.
+pub const MAX_EVENT_BYTES: usize = 256 * 1024;
+
 /// How many fan-out frames may wait for one connection before it is dropped as not reading.
 pub const FANOUT_BACKLOG: usize = 1000;
 
@@ -41,9 +45,26 @@ pub struct Hub {
     pub metrics: Metrics,
     pub rate_limit: RateLimiter,
     teams: Mutex<HashMap<String, broadcast::Sender<Fanout>>>,
+    boards: Mutex<HashMap<String, BoardSlot>>,
+    /// Password checks at once: each argon2 check takes ~19 MiB, so a flood of logins must queue.
+    pub password_checks: tokio::sync::Semaphore,
+    /// Batches being read and stored at once: each holds up to a few times the body cap in memory.
+    pub batches_in_flight: tokio::sync::Semaphore,
+    /// WebSocket events per second per user (the batch limit is per request).
+    pub ws_rate_limit: RateLimiter,
     /// Turns true when the hub stops: WebSockets close with 1001.
     pub stopping: watch::Receiver<bool>,
 }
+
+/// A team's board as of arrival number `seq`, as JSON and as the WebSocket's first frame.
+pub struct BoardSnapshot {
+    pub seq: u64,
+    pub json: serde_json::Value,
+    pub snapshot_frame: String,
+}
+
+/// A team's cached board; its own lock makes concurrent requests share one fold.
+type BoardSlot = Arc<Mutex<Option<Arc<BoardSnapshot>>>>;
 
 /// The caller of an authenticated request.
 #[derive(Debug, Clone)]
@@ -114,6 +135,10 @@ impl Hub {
             metrics: Metrics::default(),
             rate_limit: RateLimiter::new(rate_per_second),
             teams: Mutex::new(HashMap::new()),
+            boards: Mutex::new(HashMap::new()),
+            password_checks: tokio::sync::Semaphore::new(4),
+            batches_in_flight: tokio::sync::Semaphore::new(8),
+            ws_rate_limit: RateLimiter::new(rate_per_second.saturating_mul(50)),
             stopping,
         }
     }
@@ -153,8 +178,14 @@ impl Hub {
         for (index, event) in events.into_iter().enumerate() {
             match admit_event(event, team) {
                 Ok(ok) => {
+                    let data = ok.event.to_string();
+                    if data.len() > MAX_EVENT_BYTES {
+                        let error = format!("(event): {} bytes; an event holds at most {MAX_EVENT_BYTES}", data.len());
+                        results.push(Some(BatchResult::rejected(ok.event_id, error)));
+                        continue;
+                    }
                     slots.push(index);
-                    admitted.push(ok);
+                    admitted.push((ok, data));
                     results.push(None);
                 }
                 Err(rejection) => {
@@ -165,12 +196,12 @@ impl Hub {
         }
         let rows: Vec<NewEvent> = admitted
             .iter()
-            .map(|a| NewEvent {
+            .map(|(a, data)| NewEvent {
                 event_id: a.event_id.clone(),
                 event_type: a.event_type.clone(),
                 lamport_clock: a.lamport_clock,
                 node_id: a.node_id.clone(),
-                data: a.event.to_string(),
+                data: data.clone(),
             })
             .collect();
         let stored = if rows.is_empty() {
@@ -180,7 +211,7 @@ impl Hub {
         };
         let channel = self.team_channel(team);
         let (mut new, mut duplicates) = (0, 0);
-        for ((slot, outcome), admitted) in slots.into_iter().zip(stored).zip(admitted) {
+        for ((slot, outcome), (admitted, _)) in slots.into_iter().zip(stored).zip(admitted) {
             results[slot] = Some(match outcome {
                 Stored::New { .. } => {
                     new += 1;
@@ -203,11 +234,29 @@ impl Hub {
         Ok(results)
     }
 
-    /// The team's board, folded by the core from every event the team has.
-    pub fn board(&self, team: &str) -> Result<serde_json::Value, ApiError> {
+    /// The team's board, folded by the core from every event the team has. Folded once per change of
+    /// the team's events and shared: a reconnect storm (every client after a restart) folds once, the
+    /// others wait for that fold and reuse it. Blocking: call it off the async threads.
+    pub fn board(&self, team: &str) -> Result<Arc<BoardSnapshot>, ApiError> {
+        let slot = {
+            let mut boards = self.boards.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            Arc::clone(boards.entry(team.to_string()).or_default())
+        };
+        let mut cached = slot.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let latest = self.store.latest_seq(team).map_err(ApiError::internal)?;
+        if let Some(board) = cached.as_ref().filter(|board| board.seq == latest) {
+            return Ok(Arc::clone(board));
+        }
         let texts = self.store.all_events(team).map_err(ApiError::internal)?;
         let events: Vec<serde_json::Value> = texts.iter().filter_map(|t| serde_json::from_str(t).ok()).collect();
+        drop(texts);
         let board = spec_kitty_core::team_board::TeamBoard::from_events(&events);
-        serde_json::to_value(&board).map_err(ApiError::internal)
+        drop(events);
+        let json = serde_json::to_value(&board).map_err(ApiError::internal)?;
+        let work_packages = json.get("work_packages").cloned().unwrap_or_default();
+        let snapshot_frame = format!("{{\"type\":\"snapshot\",\"work_packages\":{work_packages}}}");
+        let snapshot = Arc::new(BoardSnapshot { seq: latest, json, snapshot_frame });
+        *cached = Some(Arc::clone(&snapshot));
+        Ok(snapshot)
     }
 }

@@ -47,6 +47,9 @@ pub struct ServeArgs {
     ping_interval: u64,
 }
 
+/// A client has this long to send its request headers (slowloris); the body has its own timeout.
+const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+
 pub fn run(args: ServeArgs) -> Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -54,6 +57,7 @@ pub fn run(args: ServeArgs) -> Result<()> {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
         .init();
     // Small by default: the hub's work is short requests; SQLite work goes to the blocking pool.
@@ -78,6 +82,7 @@ fn router(hub: Arc<Hub>) -> Router {
         .route("/ws/v1/events/", get(ws::upgrade))
         .route("/api/dossier/push-content/", post(http::no_dossier_store))
         .fallback(http::not_found)
+        .method_not_allowed_fallback(http::method_not_allowed)
         .layer(middleware::from_fn(log_request))
         .with_state(hub)
 }
@@ -94,6 +99,18 @@ async fn log_request(request: Request, next: Next) -> Response {
 
 async fn serve(args: ServeArgs) -> Result<()> {
     let data = &args.data.data;
+    std::fs::create_dir_all(data).with_context(|| format!("cannot create {}", data.display()))?;
+    // One hub per data folder: two would share the store but not their WebSockets' fan-out.
+    let lock_path = data.join("hub.lock");
+    let data_lock = std::fs::File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .with_context(|| format!("cannot open {}", lock_path.display()))?;
+    if data_lock.try_lock().is_err() {
+        bail!("another spec-kitty-hub serves {} (it holds {})", data.display(), lock_path.display());
+    }
     let store: Arc<dyn crate::store::EventStore> = Arc::new(crate::users::open_store(&args.data)?);
     let key = SigningKey::load_or_create(data)?;
     let settings = Settings {
@@ -117,11 +134,13 @@ async fn serve(args: ServeArgs) -> Result<()> {
             let config = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key).await.with_context(|| {
                 format!("cannot read the TLS certificate {} and key {}", cert.display(), key.display())
             })?;
-            let server = axum_server::from_tcp_rustls(listener, config)?.handle(handle.clone());
+            let mut server = axum_server::from_tcp_rustls(listener, config)?.handle(handle.clone());
+            server.http_builder().http1().timer(hyper_util::rt::TokioTimer::new()).header_read_timeout(HEADER_TIMEOUT);
             tokio::spawn(async move { server.serve(app).await })
         }
         (None, None) => {
-            let server = axum_server::from_tcp(listener)?.handle(handle.clone());
+            let mut server = axum_server::from_tcp(listener)?.handle(handle.clone());
+            server.http_builder().http1().timer(hyper_util::rt::TokioTimer::new()).header_read_timeout(HEADER_TIMEOUT);
             tokio::spawn(async move { server.serve(app).await })
         }
         _ => bail!("--tls-cert and --tls-key go together"),
@@ -149,6 +168,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     tracing::info!("stopped");
+    drop(data_lock);
     Ok(())
 }
 

@@ -70,4 +70,6 @@ pub trait EventStore: Send + Sync + 'static {
     fn events_after(&self, team: &str, after: u64, limit: usize) -> StoreResult<Vec<StoredEvent>>;
     /// Every event of the team (for its board), oldest first.
     fn all_events(&self, team: &str) -> StoreResult<Vec<String>>;
+    /// The team's highest arrival number (0: no events): what a cached board is checked against.
+    fn latest_seq(&self, team: &str) -> StoreResult<u64>;
 }

@@ -2,6 +2,8 @@
 
 use crate::auth::TokenKind;
 use crate::hub::{ApiError, Caller, Fanout, Hub, bearer};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
@@ -26,15 +28,20 @@ pub struct TokenQuery {
 pub async fn upgrade(
     State(hub): State<Arc<Hub>>,
     headers: HeaderMap,
-    Query(query): Query<TokenQuery>,
-    upgrade: WebSocketUpgrade,
+    query: Result<Query<TokenQuery>, QueryRejection>,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
     // The header, or `?token=` for browsers, which cannot set headers on a WebSocket.
-    let token = bearer(&headers).map(str::to_string).or(query.token);
+    let query = query.map(|Query(q)| q.token).unwrap_or_default();
+    let token = bearer(&headers).map(str::to_string).or(query);
     let checker = Arc::clone(&hub);
     let caller = tokio::task::spawn_blocking(move || checker.caller(token.as_deref(), TokenKind::Ws))
         .await
         .map_err(ApiError::internal)??;
+    let upgrade = upgrade.map_err(|e| ApiError::bad_request(format!("not a WebSocket upgrade: {e}")))?;
+    // One message is at most one batch body; larger is refused by the protocol (close 1009).
+    let cap = hub.settings.max_body_bytes;
+    let upgrade = upgrade.max_message_size(cap).max_frame_size(cap);
     Ok(upgrade.on_upgrade(move |socket| async move {
         hub.metrics.websockets_open.fetch_add(1, Ordering::Relaxed);
         let team = caller.team.clone();
@@ -66,15 +73,8 @@ async fn connection(hub: &Arc<Hub>, caller: Caller, mut socket: WebSocket) -> Re
         let (hub, team) = (Arc::clone(hub), caller.team.clone());
         tokio::task::spawn_blocking(move || hub.board(&team)).await.map_err(|e| e.to_string())?
     };
-    let work_packages = match snapshot {
-        Ok(mut board) => board.get_mut("work_packages").map(serde_json::Value::take),
-        Err(error) => return Err(error.message),
-    };
-    let work_packages = match work_packages {
-        Some(serde_json::Value::Array(cards)) => cards,
-        _ => Vec::new(),
-    };
-    send(&mut socket, ServerFrame::Snapshot { work_packages }.to_text()).await?;
+    let snapshot = snapshot.map_err(|error| error.message)?;
+    send(&mut socket, snapshot.snapshot_frame.clone()).await?;
 
     let mut stopping = hub.stopping.clone();
     let period = Duration::from_secs(hub.settings.ping_interval_secs.max(1));
@@ -123,8 +123,25 @@ async fn answer(hub: &Arc<Hub>, caller: &Caller, me: u64, text: &str) -> Option<
         Ok(ClientFrame::Pong { .. }) => return None,
         Err(error) => return Some(ServerFrame::error(None, error.to_string()).to_text()),
     };
-    let (hub, team) = (Arc::clone(hub), caller.team.clone());
-    let result = tokio::task::spawn_blocking(move || hub.ingest(&team, vec![event], me)).await;
+    if hub.ws_rate_limit.check(&caller.username, std::time::Instant::now()).is_err() {
+        let id = event.get("event_id").and_then(|v| v.as_str()).map(str::to_string);
+        return Some(
+            ServerFrame::Error { event_id: id, error: "too many events; slow down".into(), retryable: true }.to_text(),
+        );
+    }
+    let (hub, team, username) = (Arc::clone(hub), caller.team.clone(), caller.username.clone());
+    let version = caller.version.clone();
+    let result = tokio::task::spawn_blocking(move || {
+        // The user may have been removed (or given a new password) since the socket opened.
+        match hub.store.user(&username) {
+            Ok(Some(user))
+                if user.team_slug == team && crate::auth::account_version(&user.password_hash) == version => {}
+            Ok(_) => return Err(ApiError::unauthorized()),
+            Err(e) => return Err(ApiError::internal(e)),
+        }
+        hub.ingest(&team, vec![event], me)
+    })
+    .await;
     let frame = match result {
         Ok(Ok(mut results)) => match results.pop() {
             Some(result) => match result.status {
@@ -137,6 +154,9 @@ async fn answer(hub: &Arc<Hub>, caller: &Caller, me: u64, text: &str) -> Option<
             },
             None => ServerFrame::error(None, "no answer"),
         },
+        Ok(Err(error)) if error.status == axum::http::StatusCode::UNAUTHORIZED => {
+            ServerFrame::Error { event_id: None, error: error.message, retryable: false }
+        }
         Ok(Err(error)) => ServerFrame::Error { event_id: None, error: error.message, retryable: true },
         Err(error) => ServerFrame::Error { event_id: None, error: error.to_string(), retryable: true },
     };

@@ -184,6 +184,14 @@ impl EventStore for SqliteStore {
         })
     }
 
+    fn latest_seq(&self, team: &str) -> StoreResult<u64> {
+        self.read(|conn| {
+            conn.prepare_cached("SELECT COALESCE(MAX(seq), 0) FROM events WHERE team_slug = ?1")?
+                .query_row([team], |row| row.get::<_, i64>(0))
+                .map(|seq| seq.max(0) as u64)
+        })
+    }
+
     fn all_events(&self, team: &str) -> StoreResult<Vec<String>> {
         self.read(|conn| {
             let mut stmt = conn.prepare_cached("SELECT data FROM events WHERE team_slug = ?1 ORDER BY seq")?;
