@@ -38,6 +38,7 @@ impl<'a> ProjectEdits<'a> {
     /// refused: replacing it by a file would change the repository's structure and leave its target stale.
     pub fn write(&mut self, path: &Path, contents: &[u8]) -> Result<()> {
         if !self.originals.iter().any(|(written, _)| written == path) {
+            self.check_inside_repository(path)?;
             let original = match std::fs::symlink_metadata(path) {
                 Ok(meta) if meta.file_type().is_symlink() => {
                     bail!("{} is a symbolic link; spec-kitty rewrites only regular files", path.display())
@@ -58,6 +59,24 @@ impl<'a> ProjectEdits<'a> {
             self.originals.push((path.to_path_buf(), original));
         }
         write_atomically(path, contents)
+    }
+
+    /// Refuses a file whose folder lies outside the repository through a symbolic link (a cloned
+    /// repository whose `tasks` is a link elsewhere): the edit would land outside, and git would not
+    /// commit it.
+    fn check_inside_repository(&self, path: &Path) -> Result<()> {
+        let folder = path.parent().unwrap_or(self.root);
+        let (Ok(real_folder), Ok(real_root)) = (folder.canonicalize(), self.root.canonicalize()) else {
+            return Ok(()); // a missing folder fails at the write, with its own message
+        };
+        if !real_folder.starts_with(&real_root) {
+            bail!(
+                "{} leads outside the repository (to {}) through a symbolic link; spec-kitty edits only files inside it",
+                folder.display(),
+                real_folder.display()
+            );
+        }
+        Ok(())
     }
 
     pub fn paths(&self) -> Vec<PathBuf> {

@@ -276,12 +276,15 @@ fn refuse_foreign(conn: &Connection, path: &Path) -> Result<Vec<String>> {
     Ok(tables)
 }
 
-/// `file:` URI of a path, with the characters URIs reserve escaped.
+/// `file:` URI of a path: the characters URIs reserve and every non-ASCII byte percent-encoded (SQLite
+/// decodes them back to the path's bytes).
 fn file_uri(path: &Path) -> String {
+    use std::os::unix::ffi::OsStrExt;
     let mut uri = String::from("file:");
-    for byte in path.to_string_lossy().bytes() {
+    for &byte in path.as_os_str().as_bytes() {
         match byte {
             b'?' | b'#' | b'%' => uri.push_str(&format!("%{byte:02X}")),
+            _ if !byte.is_ascii() || byte.is_ascii_control() => uri.push_str(&format!("%{byte:02X}")),
             _ => uri.push(byte as char),
         }
     }
@@ -319,4 +322,21 @@ fn describe(path: &Path, error: rusqlite::Error) -> anyhow::Error {
 /// SQLite's messages can quote a whole statement over several lines; a warning is one line.
 fn one_line(error: &rusqlite::Error) -> String {
     error.to_string().split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_read_only_queue_opens_under_a_path_with_non_ascii_and_reserved_characters() {
+        let dir = tempfile::tempdir().unwrap();
+        let folder = dir.path().join("slug_042-é ?#%");
+        std::fs::create_dir_all(&folder).unwrap();
+        let path = folder.join("queue.db");
+        drop(OfflineQueue::open(&path, Duration::from_secs(1)).unwrap());
+        assert!(file_uri(&path).is_ascii());
+        let queue = OfflineQueue::open_for_reading(&path).unwrap().expect("the queue exists");
+        assert_eq!(queue.summary().unwrap().len, 0);
+    }
 }

@@ -109,6 +109,9 @@ impl RuleReading {
 /// simply not a dependency.
 pub fn read_dependencies(text: &str) -> RuleReading {
     let splits = section_splits(text);
+    // Line numbers counted in one pass over the text (splits are in text order), not from the start
+    // for every section: a tasks.md of 10,000 sections must not cost 10,000 scans.
+    let (mut counted_to, mut line) = (0, 1);
     let sections = splits
         .iter()
         .enumerate()
@@ -116,7 +119,8 @@ pub fn read_dependencies(text: &str) -> RuleReading {
             let end = splits.get(index + 1).map_or(text.len(), |next| next.start);
             let body = split.body_start..end;
             let dependencies = section_dependencies(&text[body.clone()]);
-            let line = text[..split.start].matches('\n').count() + 1;
+            line += text[counted_to..split.start].matches('\n').count();
+            counted_to = split.start;
             RuleSection { wp: split.wp.clone(), line, body, dependencies }
         })
         .collect();
@@ -288,6 +292,17 @@ pub(crate) fn is_python_space(c: char) -> bool {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn sections_know_their_heading_lines() {
+        let text: String =
+            (1..=300).map(|n| format!("## Work Package WP{:02}\nDepends on WP01\n\n", n % 100)).collect();
+        let reading = read_dependencies(&text);
+        assert_eq!(reading.sections.len(), 300);
+        for (index, section) in reading.sections.iter().enumerate() {
+            assert_eq!(section.line, index * 3 + 1, "section {index}");
+        }
+    }
     use super::*;
 
     fn ids(list: &[&str]) -> Vec<WpId> {
