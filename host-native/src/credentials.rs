@@ -70,7 +70,27 @@ pub fn read(state: &StateDir) -> Result<Option<Credentials>> {
         let at = e.span().map(|s| format!(" at byte {}", s.start)).unwrap_or_default();
         anyhow::anyhow!("{} is not a valid credentials file{at}: log in again", path.display())
     })?;
+    for (name, token) in [("access", &credentials.tokens.access), ("refresh", &credentials.tokens.refresh)] {
+        if token.is_empty() || token.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            anyhow::bail!("{}: the {name} token is not valid: log in again", path.display());
+        }
+    }
+    keep_private(&path);
     Ok(Some(credentials))
+}
+
+/// A credentials file readable by others (copied, or restored from a backup) is made private again.
+fn keep_private(path: &std::path::Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if let Ok(meta) = std::fs::metadata(path)
+            && meta.permissions().mode() & 0o077 != 0
+        {
+            crate::errln!("warning: {} was readable by others; made it private (0600)", path.display());
+            let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
+        }
+    }
 }
 
 /// Held while credentials are read, refreshed and written.

@@ -297,7 +297,8 @@ impl Daemon {
         }
         let Ok(_sync) = sync_lock_now(&self.state) else { return };
         let config = DrainConfig { min_interval_ms, stop_at_ms: Some(now + 30_000), ..DrainConfig::default() };
-        let report = drain(&mut self.queue, &mut self.session, &mut SystemClock, &config, &mut |_| {});
+        let mut clock = StoppableClock { stop: Arc::clone(&self.stop) };
+        let report = drain(&mut self.queue, &mut self.session, &mut clock, &config, &mut |_| {});
         let acknowledged = report.accepted + report.duplicates;
         if acknowledged > 0 {
             let _ = self.queue.record_sync((crate::emitter::now_ms() / 1000) as i64, acknowledged);
@@ -388,6 +389,32 @@ impl Daemon {
     }
 }
 
+/// The system clock, except that once the daemon is told to stop it says the drain's time is up and
+/// sleeps no more, so a SIGTERM during a batch drain ends it at the next step.
+struct StoppableClock {
+    stop: Arc<AtomicBool>,
+}
+
+impl spec_kitty_core::sync::drain::SyncClock for StoppableClock {
+    fn now_ms(&mut self) -> u64 {
+        let now = crate::emitter::now_ms();
+        if self.stop.load(Ordering::Relaxed) { now.saturating_add(1 << 40) } else { now }
+    }
+
+    fn random(&mut self) -> u64 {
+        SystemClock.random()
+    }
+
+    fn sleep_until(&mut self, at_ms: u64) {
+        // In short steps, so a stop is noticed.
+        while !self.stop.load(Ordering::Relaxed) && crate::emitter::now_ms() < at_ms {
+            std::thread::sleep(
+                Duration::from_millis(20).min(Duration::from_millis(at_ms.saturating_sub(crate::emitter::now_ms()))),
+            );
+        }
+    }
+}
+
 /// The drain lock of `sync now`, taken without waiting (the daemon tries again later).
 fn sync_lock_now(state: &StateDir) -> Result<File> {
     let path = state.root().join("sync.lock");
@@ -404,7 +431,14 @@ pub fn start() -> Result<u32> {
     if let Some(pid) = running_pid(&state) {
         return Ok(pid);
     }
-    let log = File::options().create(true).append(true).open(log_file(&state)).context("cannot open daemon.log")?;
+    // Said here, not only in the daemon's log.
+    HubSession::open(StateDir::locate())?;
+    let log_path = log_file(&state);
+    let log = File::options()
+        .create(true)
+        .append(true)
+        .open(&log_path)
+        .with_context(|| format!("cannot open {}", log_path.display()))?;
     let exe = std::env::current_exe().context("cannot find this program's path")?;
     let mut command = std::process::Command::new(exe);
     command
@@ -420,13 +454,20 @@ pub fn start() -> Result<u32> {
             Ok(())
         });
     }
-    let child = command.spawn().context("cannot start the daemon")?;
-    let pid = child.id();
-    // Bounded wait until it holds its lock (or died: its log says why).
+    let mut child = command.spawn().context("cannot start the daemon")?;
+    // Bounded wait until a daemon holds the lock: this one, or another started at the same moment
+    // (whose pid is the one to report). A child that exits first lost the race or failed: its log says.
     let until = Instant::now() + Duration::from_secs(5);
     while Instant::now() < until {
-        if running_pid(&state).is_some() {
+        if let Some(pid) = running_pid(&state) {
             return Ok(pid);
+        }
+        if matches!(child.try_wait(), Ok(Some(_))) && running_pid(&state).is_none() {
+            std::thread::sleep(Duration::from_millis(50));
+            if let Some(pid) = running_pid(&state) {
+                return Ok(pid);
+            }
+            break;
         }
         std::thread::sleep(Duration::from_millis(20));
     }

@@ -32,7 +32,10 @@ pub fn checked_server_url(url: &str) -> Result<String> {
     let url = url.trim().trim_end_matches('/');
     let (scheme, rest) =
         url.split_once("://").with_context(|| format!("server URL `{url}`: expected https://host[:port]"))?;
-    let host_port = rest.split('/').next().unwrap_or("");
+    let (host_port, after) = rest.split_once('/').map_or((rest, ""), |(host, path)| (host, path));
+    if !after.is_empty() || host_port.contains(['?', '#', '@']) {
+        bail!("server URL `{}`: expected scheme://host[:port], nothing after it", scheme_and_host(url));
+    }
     let host = if let Some(bracketed) = host_port.strip_prefix('[') {
         bracketed.split(']').next().unwrap_or("")
     } else {
@@ -40,6 +43,12 @@ pub fn checked_server_url(url: &str) -> Result<String> {
     };
     if host.is_empty() {
         bail!("server URL `{url}`: no host");
+    }
+    let port = host_port.strip_prefix('[').map_or(host_port, |r| r.split_once(']').map_or("", |(_, p)| p));
+    if let Some((_, port)) = port.rsplit_once(':')
+        && port.parse::<u16>().is_err()
+    {
+        bail!("server URL `{url}`: `{port}` is not a port");
     }
     let loopback = host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
     match scheme.to_ascii_lowercase().as_str() {
@@ -55,7 +64,9 @@ impl HubClient {
         let base = checked_server_url(server_url)?;
         let mut config = ureq::Agent::config_builder()
             .http_status_as_error(false)
-            .timeout_connect(Some(Duration::from_secs(10)))
+            // A hub that accepts and never answers must not hold a sync for minutes.
+            .timeout_connect(Some(Duration::from_secs(5)))
+            .timeout_recv_response(Some(Duration::from_secs(20)))
             .timeout_global(Some(Duration::from_secs(60)))
             .user_agent(concat!("spec-kitty/", env!("CARGO_PKG_VERSION")));
         if let Some(path) = std::env::var_os(CA_CERT_ENV).filter(|p| !p.is_empty()) {
@@ -193,6 +204,13 @@ fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// The URL without anything after the host: what an error may show (a query could carry a secret).
+fn scheme_and_host(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+    let host: String = rest.chars().take_while(|c| !matches!(c, '/' | '?' | '#' | '@')).collect();
+    format!("{scheme}://{host}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::checked_server_url;
@@ -206,5 +224,9 @@ mod tests {
         assert!(checked_server_url("http://192.168.1.20:8765").is_err());
         assert!(checked_server_url("ftp://127.0.0.1").is_err());
         assert!(checked_server_url("127.0.0.1:8765").is_err());
+        let with_path = checked_server_url("http://127.0.0.1:1/some/path?secret=x").unwrap_err().to_string();
+        assert!(with_path.contains("nothing after it") && !with_path.contains("secret"), "{with_path}");
+        assert!(checked_server_url("http://127.0.0.1:99999").is_err());
+        assert!(checked_server_url("https://user:pw@hub.example").is_err());
     }
 }

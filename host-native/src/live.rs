@@ -124,8 +124,12 @@ impl LiveConnection {
             Ok(Message::Text(text)) => Ok(Incoming::Text(text.to_string())),
             Ok(Message::Close(_)) => Ok(Incoming::Closed),
             Ok(_) => Ok(Incoming::Nothing),
+            // A signal (Ctrl-Z and continue, a debugger) interrupting the read is not a lost connection.
             Err(tungstenite::Error::Io(e))
-                if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) =>
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut | std::io::ErrorKind::Interrupted
+                ) =>
             {
                 Ok(Incoming::Nothing)
             }

@@ -21,22 +21,59 @@ fn text(error: rusqlite::Error) -> String {
     error.to_string().split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-impl QueueStore for OfflineQueue {
-    fn oldest(&mut self, limit: usize) -> Result<Vec<QueuedEvent>, String> {
+/// Why a queue row cannot be sent as an event, if it cannot.
+fn unsendable(row: &QueuedEvent) -> Option<String> {
+    match serde_json::from_str::<serde_json::Value>(&row.data) {
+        Ok(serde_json::Value::Object(map)) => match map.get("event_id").and_then(|id| id.as_str()) {
+            Some(id) if id == row.event_id => None,
+            _ => Some("the row's envelope does not carry the row's event_id".into()),
+        },
+        Ok(_) | Err(_) => Some("the row is not a JSON event envelope".into()),
+    }
+}
+
+impl OfflineQueue {
+    fn read_oldest(&mut self, limit: usize) -> Result<Vec<QueuedEvent>, String> {
         let mut stmt = self
             .conn()
             .prepare_cached("SELECT event_id, data, retry_count FROM queue ORDER BY timestamp, id LIMIT ?1")
             .map_err(text)?;
         let rows = stmt
             .query_map([limit as i64], |row| {
+                let data = match row.get_ref(1)? {
+                    rusqlite::types::ValueRef::Text(bytes) | rusqlite::types::ValueRef::Blob(bytes) => {
+                        String::from_utf8_lossy(bytes).into_owned()
+                    }
+                    _ => String::new(),
+                };
                 Ok(QueuedEvent {
                     event_id: row.get(0)?,
-                    data: row.get(1)?,
+                    data,
                     retry_count: row.get::<_, Option<i64>>(2)?.unwrap_or(0).clamp(0, u32::MAX as i64) as u32,
                 })
             })
             .map_err(text)?;
         rows.collect::<Result<_, _>>().map_err(text)
+    }
+}
+
+impl QueueStore for OfflineQueue {
+    /// Rows that cannot be an event (not a JSON object, or an envelope whose `event_id` is not the row's)
+    /// go straight to the dead letter: put in a batch they would make the hub refuse the whole batch,
+    /// and their answers could never be matched to them.
+    fn oldest(&mut self, limit: usize) -> Result<Vec<QueuedEvent>, String> {
+        loop {
+            let rows = self.read_oldest(limit)?;
+            let (good, bad): (Vec<_>, Vec<_>) = rows.into_iter().partition(|row| unsendable(row).is_none());
+            if bad.is_empty() {
+                return Ok(good);
+            }
+            let failures: Vec<EventFailure> = bad
+                .iter()
+                .map(|row| EventFailure { event_id: row.event_id.clone(), reason: unsendable(row).unwrap_or_default() })
+                .collect();
+            self.dead_letter(&failures)?;
+        }
     }
 
     fn remove(&mut self, event_ids: &[String]) -> Result<(), String> {

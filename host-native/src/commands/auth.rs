@@ -167,6 +167,11 @@ pub fn logout() -> Result<Report> {
     let state = StateDir::locate();
     let lock = credentials::lock(&state)?;
     let was = credentials::remove(&state, &lock)?;
+    drop(lock);
+    // Without a login the daemon must not go on sending.
+    if let Err(e) = crate::daemon::stop() {
+        crate::errln!("warning: {e:#}");
+    }
     Ok(Report {
         human: if was { "logged out; queued events stay in the queue".into() } else { "not logged in".into() },
         json: json!({"ok": true, "was_logged_in": was}),
