@@ -92,29 +92,8 @@ fn login_name() -> String {
     ["LOGNAME", "USER", "LNAME", "USERNAME"]
         .iter()
         .find_map(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
-        .or_else(password_database_name)
+        .or_else(|| crate::state::password_entry().map(|entry| entry.name))
         .unwrap_or_else(|| "unknown".into())
-}
-
-#[cfg(unix)]
-fn password_database_name() -> Option<String> {
-    let mut entry = std::mem::MaybeUninit::<libc::passwd>::uninit();
-    let mut buffer = vec![0 as libc::c_char; 4096];
-    let mut found: *mut libc::passwd = std::ptr::null_mut();
-    // SAFETY: getpwuid_r writes the entry into `entry` and its strings into `buffer`, both alive and
-    // sized as given; `found` is null unless the entry was filled in.
-    unsafe {
-        let code = libc::getpwuid_r(libc::getuid(), entry.as_mut_ptr(), buffer.as_mut_ptr(), buffer.len(), &mut found);
-        if code != 0 || found.is_null() || (*found).pw_name.is_null() {
-            return None;
-        }
-        Some(std::ffi::CStr::from_ptr((*found).pw_name).to_string_lossy().into_owned())
-    }
-}
-
-#[cfg(not(unix))]
-fn password_database_name() -> Option<String> {
-    None
 }
 
 impl Emitter {

@@ -70,29 +70,41 @@ fn home_dir() -> PathBuf {
     if let Some(home) = std::env::var_os("HOME").filter(|h| !h.is_empty()) {
         return PathBuf::from(home);
     }
-    #[cfg(unix)]
-    if let Some(home) = password_database_home() {
-        return home;
+    match password_entry() {
+        Some(entry) if !entry.home.as_os_str().is_empty() => entry.home,
+        _ => std::env::temp_dir(),
     }
-    std::env::temp_dir()
+}
+
+/// This user's entry in the password database: the login name (how upstream's Python reads it when
+/// no variable names the user) and the home folder.
+pub struct PasswordEntry {
+    pub name: String,
+    pub home: PathBuf,
 }
 
 #[cfg(unix)]
-fn password_database_home() -> Option<PathBuf> {
+pub fn password_entry() -> Option<PasswordEntry> {
     use std::os::unix::ffi::OsStrExt;
     let mut entry = std::mem::MaybeUninit::<libc::passwd>::uninit();
     let mut buffer = vec![0 as libc::c_char; 4096];
     let mut found: *mut libc::passwd = std::ptr::null_mut();
     // SAFETY: getpwuid_r writes the entry into `entry` and its strings into `buffer`, both alive and
-    // sized as given; `found` is null unless the entry was filled in.
+    // sized as given; `found` is null unless the entry was filled in, and its strings are checked.
     unsafe {
         let code = libc::getpwuid_r(libc::getuid(), entry.as_mut_ptr(), buffer.as_mut_ptr(), buffer.len(), &mut found);
-        if code != 0 || found.is_null() || (*found).pw_dir.is_null() {
+        if code != 0 || found.is_null() || (*found).pw_name.is_null() || (*found).pw_dir.is_null() {
             return None;
         }
+        let name = std::ffi::CStr::from_ptr((*found).pw_name).to_string_lossy().into_owned();
         let dir = std::ffi::CStr::from_ptr((*found).pw_dir).to_bytes();
-        (!dir.is_empty()).then(|| PathBuf::from(std::ffi::OsStr::from_bytes(dir)))
+        Some(PasswordEntry { name, home: PathBuf::from(std::ffi::OsStr::from_bytes(dir)) })
     }
+}
+
+#[cfg(not(unix))]
+pub fn password_entry() -> Option<PasswordEntry> {
+    None
 }
 
 /// Writes a file atomically: a temp file in the same folder, fsync, then rename over the target.
@@ -100,31 +112,24 @@ fn password_database_home() -> Option<PathBuf> {
 ///
 /// The temp file is `.{name}.{pid}.tmp`. A process killed between create and rename leaves it
 /// behind; [`remove_leftover_temp_files`] clears such files, called by the next command while it
-/// holds the lock that every writer of that folder holds.
+/// holds the lock that every writer of that folder holds. The new file keeps the old one's
+/// permissions (an executable or private file stays so).
 pub fn write_atomically(path: &Path, contents: &[u8]) -> Result<()> {
-    use std::io::Write;
-    let dir = path.parent().unwrap_or_else(|| Path::new("."));
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
-    let temp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let result = (|| -> std::io::Result<()> {
-        let mut file = std::fs::File::create(&temp)?;
-        // The new file keeps the old one's permissions (an executable or private file stays so).
-        if let Ok(meta) = std::fs::metadata(path) {
-            file.set_permissions(meta.permissions())?;
-        }
-        file.write_all(contents)?;
-        file.sync_all()?;
-        std::fs::rename(&temp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&temp);
-    }
-    result.with_context(|| format!("cannot write {}", path.display()))
+    let permissions = std::fs::metadata(path).ok().map(|meta| meta.permissions());
+    write_via_temp(path, contents, permissions)
 }
 
 /// Writes a file only its owner can read or write (credentials), atomically: the temp file is created
 /// with mode 0600, so the secret is never readable by others, not even for a moment.
 pub fn write_private(path: &Path, contents: &[u8]) -> Result<()> {
+    #[cfg(unix)]
+    let private = Some(std::os::unix::fs::PermissionsExt::from_mode(0o600));
+    #[cfg(not(unix))]
+    let private = None;
+    write_via_temp(path, contents, private)
+}
+
+fn write_via_temp(path: &Path, contents: &[u8], permissions: Option<std::fs::Permissions>) -> Result<()> {
     use std::io::Write;
     let dir = path.parent().unwrap_or_else(|| Path::new("."));
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
@@ -133,10 +138,13 @@ pub fn write_private(path: &Path, contents: &[u8]) -> Result<()> {
         let mut options = std::fs::File::options();
         options.write(true).create(true).truncate(true);
         #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        if let Some(mode) = permissions.as_ref().map(std::os::unix::fs::PermissionsExt::mode) {
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, mode & 0o777);
+        }
         let mut file = options.open(&temp)?;
-        #[cfg(unix)]
-        file.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
+        if let Some(permissions) = permissions {
+            file.set_permissions(permissions)?;
+        }
         file.write_all(contents)?;
         file.sync_all()?;
         std::fs::rename(&temp, path)
