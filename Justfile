@@ -15,11 +15,13 @@ test:
 wasm:
     bash scripts/build-wasm.sh
 
-# Benchmarks: core (build+validate, board fold), CLI emission, and WASM vs native.
+# Benchmarks: core (build+validate, board fold), CLI emission, WASM vs native, and sync (the release hub and CLI
+# over loopback: ingest, fan-out, memory, `sync now`, live delivery).
 bench:
     cargo bench -p spec-kitty-core
     cargo bench -p spec-kitty
     node host-wasm/bench/build_validate.mjs --native
+    cargo bench -p spec-kitty-tests --bench sync_load
 
 # The full workflow on the embedded example feature, in a temporary repository.
 demo:
