@@ -210,14 +210,18 @@ impl Hub {
             self.store.append(team, &rows, crate::auth::now_ms()).map_err(ApiError::internal)?
         };
         let channel = self.team_channel(team);
+        // The fan-out frame is built only when a connection of the team listens.
+        let listening = channel.receiver_count() > 0;
         let (mut new, mut duplicates) = (0, 0);
         for ((slot, outcome), (admitted, _)) in slots.into_iter().zip(stored).zip(admitted) {
             results[slot] = Some(match outcome {
                 Stored::New { .. } => {
                     new += 1;
-                    let frame = spec_kitty_core::sync::wire::ServerFrame::event(admitted.event).to_text();
-                    // No receiver is not an error: nobody of the team is connected.
-                    let _ = channel.send(Fanout { from_connection, frame: frame.into() });
+                    if listening {
+                        let frame = spec_kitty_core::sync::wire::ServerFrame::event(admitted.event).to_text();
+                        // A send fails only when everyone left meanwhile: nobody to tell.
+                        let _ = channel.send(Fanout { from_connection, frame: frame.into() });
+                    }
                     BatchResult::success(admitted.event_id)
                 }
                 Stored::Duplicate => {
