@@ -159,11 +159,16 @@ pub async fn batch(State(hub): HubState, headers: HeaderMap, body: Body) -> Resu
         error.retry_after_secs = Some(wait.as_secs_f64().ceil().max(1.0) as u64);
         return Err(error);
     }
-    // A bounded number of batches in memory at once; the others wait their turn (a client times out
-    // and retries by its backoff rather than the hub running out of memory).
-    let _slot = hub.batches_in_flight.acquire().await.map_err(ApiError::internal)?;
+    // At most 2 uploads of one user at once (slow uploads of one user never hold up the others), and a
+    // bounded number of batches being processed in memory; the others wait their turn.
+    let Some(_upload) = hub.upload_slot(&caller.username) else {
+        let mut busy = ApiError::new(StatusCode::TOO_MANY_REQUESTS, "two uploads of this user are in progress; wait");
+        busy.retry_after_secs = Some(1);
+        return Err(busy);
+    };
     let limit = hub.settings.max_body_bytes;
     let body = read_body(body, limit).await?;
+    let _slot = hub.batches_in_flight.acquire().await.map_err(ApiError::internal)?;
     let encoding = match headers.get(header::CONTENT_ENCODING) {
         None => "identity".to_string(),
         Some(value) => String::from_utf8_lossy(value.as_bytes()).trim().to_ascii_lowercase(),

@@ -48,8 +48,11 @@ pub struct Hub {
     boards: Mutex<HashMap<String, BoardSlot>>,
     /// Password checks at once: each argon2 check takes ~19 MiB, so a flood of logins must queue.
     pub password_checks: tokio::sync::Semaphore,
-    /// Batches being read and stored at once: each holds up to a few times the body cap in memory.
+    /// Batches being validated and stored at once (after their body arrived): each holds up to a few
+    /// times the body cap in memory.
     pub batches_in_flight: tokio::sync::Semaphore,
+    /// Uploads in progress per user: a user's slow uploads cannot take the slots of everyone else.
+    uploads: Mutex<HashMap<String, Arc<tokio::sync::Semaphore>>>,
     /// WebSocket events per second per user (the batch limit is per request).
     pub ws_rate_limit: RateLimiter,
     /// Turns true when the hub stops: WebSockets close with 1001.
@@ -138,6 +141,7 @@ impl Hub {
             boards: Mutex::new(HashMap::new()),
             password_checks: tokio::sync::Semaphore::new(4),
             batches_in_flight: tokio::sync::Semaphore::new(8),
+            uploads: Mutex::new(HashMap::new()),
             ws_rate_limit: RateLimiter::new(rate_per_second.saturating_mul(50)),
             stopping,
         }
@@ -155,6 +159,15 @@ impl Hub {
             }
             _ => Err(ApiError::unauthorized()),
         }
+    }
+
+    /// One of the user's upload slots (2 at once), or `None` when both are busy.
+    pub fn upload_slot(&self, user: &str) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        let semaphore = {
+            let mut uploads = self.uploads.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            Arc::clone(uploads.entry(user.to_string()).or_insert_with(|| Arc::new(tokio::sync::Semaphore::new(2))))
+        };
+        semaphore.try_acquire_owned().ok()
     }
 
     /// The team's fan-out channel, created on first use.

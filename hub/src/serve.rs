@@ -51,6 +51,14 @@ pub struct ServeArgs {
 const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub fn run(args: ServeArgs) -> Result<()> {
+    // Each password check takes ~19 MiB; glibc keeps such freed blocks in its arenas unless they were
+    // mmap'ed, so a login flood would leave the hub at hundreds of MiB. Large blocks go to mmap and
+    // back to the system when freed.
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets an allocator tunable; called before any thread starts.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 128 * 1024);
+    }
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("SPEC_KITTY_HUB_LOG")
