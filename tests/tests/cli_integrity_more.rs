@@ -15,27 +15,6 @@ use std::time::{Duration, Instant};
 
 const WATCHDOG: Duration = Duration::from_secs(30);
 
-/// The events queued since the queue held `before` of them.
-fn events_since(repo: &TestRepo, before: usize) -> Vec<Value> {
-    let events = repo.events();
-    assert!(events.len() >= before, "the queue lost events");
-    events[before..].to_vec()
-}
-
-#[track_caller]
-fn assert_no_status_change(events: &[Value]) {
-    assert!(of_type(events, "WPStatusChanged").is_empty(), "no WPStatusChanged: {events:#?}");
-}
-
-#[track_caller]
-fn assert_one_status_change(events: &[Value], wp: &str, from: &str, to: &str) {
-    let changes = of_type(events, "WPStatusChanged");
-    assert_eq!(changes.len(), 1, "exactly one WPStatusChanged: {events:#?}");
-    assert_eq!(changes[0]["payload"]["wp_id"], wp);
-    assert_eq!(changes[0]["payload"]["previous_status"], from);
-    assert_eq!(changes[0]["payload"]["new_status"], to);
-}
-
 #[track_caller]
 fn assert_no_panic(run: &Run) {
     assert!(!run.stderr.contains("panicked"), "a panic: {run:#?}");

@@ -11,6 +11,11 @@
 
 #![allow(dead_code)]
 
+// Loaded by both harnesses; a test that uses both compiles it twice, harmlessly.
+#[allow(clippy::duplicate_mod)]
+#[path = "../workspace_bin/mod.rs"]
+mod workspace_bin;
+
 use rusqlite::Connection;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -28,35 +33,7 @@ fn manifest_dir() -> &'static Path {
 /// The `spec-kitty` binary, built once per test executable.
 pub fn binary() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        if let Some(path) = std::env::var_os("SPEC_KITTY_BIN") {
-            return PathBuf::from(path);
-        }
-        let exe = std::env::current_exe().expect("the test executable's path");
-        // target/<profile>/deps/<test> -> target/<profile>
-        let profile_dir = exe.parent().and_then(Path::parent).expect("target/<profile>/deps/").to_path_buf();
-        let profile = profile_dir.file_name().and_then(|n| n.to_str()).unwrap_or("debug").to_string();
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let mut build = Command::new(cargo);
-        build.args(["build", "--quiet", "-p", "spec-kitty"]).current_dir(manifest_dir());
-        match profile.as_str() {
-            "debug" => {}
-            "release" => {
-                build.arg("--release");
-            }
-            other => {
-                build.args(["--profile", other]);
-            }
-        }
-        if let Some(target_dir) = profile_dir.parent() {
-            build.arg("--target-dir").arg(target_dir);
-        }
-        let status = build.status().expect("cannot run cargo to build spec-kitty");
-        assert!(status.success(), "cargo build -p spec-kitty failed");
-        let bin = profile_dir.join(format!("spec-kitty{}", std::env::consts::EXE_SUFFIX));
-        assert!(bin.is_file(), "no spec-kitty binary at {}", bin.display());
-        bin
-    })
+    BIN.get_or_init(|| workspace_bin::build("spec-kitty", "spec-kitty", "SPEC_KITTY_BIN"))
 }
 
 /// The reference schema of the events, compiled once.
@@ -473,4 +450,25 @@ pub fn activity_notes(text: &str) -> Vec<&str> {
         .filter(|line| line.starts_with("- ") && line.contains(" – lane="))
         .filter_map(|line| line.rsplit(" – ").next())
         .collect()
+}
+
+/// The events queued since the queue held `before` of them.
+pub fn events_since(repo: &TestRepo, before: usize) -> Vec<Value> {
+    let events = repo.events();
+    assert!(events.len() >= before, "the queue lost events");
+    events[before..].to_vec()
+}
+
+#[track_caller]
+pub fn assert_no_status_change(events: &[Value]) {
+    assert!(of_type(events, "WPStatusChanged").is_empty(), "no WPStatusChanged: {events:#?}");
+}
+
+#[track_caller]
+pub fn assert_one_status_change(events: &[Value], wp: &str, from: &str, to: &str) {
+    let changes = of_type(events, "WPStatusChanged");
+    assert_eq!(changes.len(), 1, "exactly one WPStatusChanged: {events:#?}");
+    assert_eq!(changes[0]["payload"]["wp_id"], wp);
+    assert_eq!(changes[0]["payload"]["previous_status"], from);
+    assert_eq!(changes[0]["payload"]["new_status"], to);
 }

@@ -18,6 +18,11 @@
 
 #![allow(dead_code)]
 
+// Loaded by both harnesses; a test that uses both compiles it twice, harmlessly.
+#[allow(clippy::duplicate_mod)]
+#[path = "../workspace_bin/mod.rs"]
+mod workspace_bin;
+
 use flate2::Compression;
 use flate2::write::GzEncoder;
 use serde_json::{Value, json};
@@ -59,35 +64,7 @@ fn manifest_dir() -> &'static Path {
 /// The `spec-kitty-hub` binary, built once per test executable.
 pub fn binary() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        if let Some(path) = std::env::var_os("SPEC_KITTY_HUB_BIN") {
-            return PathBuf::from(path);
-        }
-        let exe = std::env::current_exe().expect("the test executable's path");
-        // target/<profile>/deps/<test> -> target/<profile>
-        let profile_dir = exe.parent().and_then(Path::parent).expect("target/<profile>/deps/").to_path_buf();
-        let profile = profile_dir.file_name().and_then(|n| n.to_str()).unwrap_or("debug").to_string();
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let mut build = Command::new(cargo);
-        build.args(["build", "--quiet", "-p", "spec-kitty-hub"]).current_dir(manifest_dir());
-        match profile.as_str() {
-            "debug" => {}
-            "release" => {
-                build.arg("--release");
-            }
-            other => {
-                build.args(["--profile", other]);
-            }
-        }
-        if let Some(target_dir) = profile_dir.parent() {
-            build.arg("--target-dir").arg(target_dir);
-        }
-        let status = build.status().expect("cannot run cargo to build spec-kitty-hub");
-        assert!(status.success(), "cargo build -p spec-kitty-hub failed");
-        let bin = profile_dir.join(format!("spec-kitty-hub{}", std::env::consts::EXE_SUFFIX));
-        assert!(bin.is_file(), "no spec-kitty-hub binary at {}", bin.display());
-        bin
-    })
+    BIN.get_or_init(|| workspace_bin::build("spec-kitty-hub", "spec-kitty-hub", "SPEC_KITTY_HUB_BIN"))
 }
 
 /// The password the harness gives a user.
