@@ -498,8 +498,14 @@ fn item_14_read_only_state_folder_serves_sync_status_and_queue() {
     as_user(&mut touch);
     assert!(!touch.status().unwrap().success() && !probe.exists(), "the state folder is writable after all");
 
+    // The binary may sit under a folder nobody cannot traverse (a clone in a 0700 temp dir): run a copy.
+    let copied = top.join("spec-kitty");
+    std::fs::copy(binary(), &copied).unwrap();
+    modes.set(&copied, 0o755);
     let run_read_only = |args: &[&str]| {
-        let mut command = repo.command_in(&repo.root, args);
+        let mut command = Command::new(&copied);
+        command.args(args).current_dir(&repo.root).env("SPEC_KITTY_HOME", &repo.home).stdin(Stdio::null());
+        isolate(&mut command, &repo.user_home);
         as_user(&mut command);
         Run::from_process(args, command.output().expect("cannot run spec-kitty"))
     };
