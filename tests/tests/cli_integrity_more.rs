@@ -453,6 +453,16 @@ fn without_home_the_state_folder_is_not_in_the_repository() {
     }
     let args = ["agent", "tasks", "add-history", "WP01", "--note", "no home"];
     let mut command = repo.command_in(&repo.root, &args);
+    if as_nobody {
+        // The binary may sit under a folder nobody cannot traverse (a clone in a 0700 temp dir): a copy.
+        let copied = repo.root.parent().unwrap().join("spec-kitty");
+        std::fs::copy(binary(), &copied).unwrap();
+        std::fs::set_permissions(&copied, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let mut copy = std::process::Command::new(&copied);
+        copy.args(args).current_dir(&repo.root).env("SPEC_KITTY_HOME", &repo.home).stdin(std::process::Stdio::null());
+        isolate(&mut copy, &repo.user_home);
+        command = copy;
+    }
     command.env_remove("HOME").env_remove("SPEC_KITTY_HOME");
     // git refuses a repository of another owner unless told it is safe (command-line scope).
     command.env("GIT_CONFIG_COUNT", "1").env("GIT_CONFIG_KEY_0", "safe.directory").env("GIT_CONFIG_VALUE_0", "*");
