@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every test of the project, from a fresh machine with only the Rust toolchain, Node and git:
 # installs what it needs (the wasm32 target, wasm-bindgen-cli), then checks formatting, lints,
-# the core's wasm32 build and dependency rule, the npm package, and all Rust and Node tests.
+# the core's wasm32 build and purity (dependency rule, no unsafe, clippy refusing clocks, env, files and sockets),
+# the npm package, and all Rust and Node tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -4,6 +4,8 @@
 //! Hosts (the native CLI, the WASM package, the hub) pass time and entropy in as values and carry out
 //! what the core returns, so the same inputs give the same outputs on every host.
 
+#![forbid(unsafe_code)]
+
 pub mod board;
 pub mod clock;
 pub mod events;

@@ -413,6 +413,10 @@ fn simulate(seed: u64) -> Coverage {
 
 #[test]
 fn every_event_reaches_the_hub_exactly_once_under_seeded_faults() {
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "a test knob: SIM_SEED / SIM_SEEDS replay or widen the seeds; the simulated world reads no environment"
+    )]
     let env = |name: &str| std::env::var(name).ok().and_then(|s| s.parse::<u64>().ok());
     let seeds: Vec<u64> = match env("SIM_SEED") {
         Some(seed) => vec![seed],
