@@ -37,7 +37,7 @@ use super::rate_limit::{BatchRateLimit, WaitUntil};
 use super::wire::MAX_BATCH_EVENTS;
 
 #[cfg(test)]
-mod fakes;
+pub(crate) mod fakes;
 #[cfg(test)]
 mod sim;
 #[cfg(test)]

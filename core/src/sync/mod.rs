@@ -6,6 +6,8 @@
 //! - [`backoff`]: the retry delay, jittered with a random value the host passes in.
 //! - [`rate_limit`]: one batch per 5 s; the background sync period.
 //! - [`drain`]: the batch-sync loop over the host's queue store, transport and clock traits.
+//! - [`service`]: the sync daemon's whole job (live sends, acks, batches, stop) as one machine over
+//!   [`connection`].
 //! - [`connection`]: the connection-state machine (`Connected`, `Reconnecting`, `Offline`,
 //!   `Offline - Batch Mode`), driven by inputs and answering with actions as data.
 //!
@@ -20,6 +22,7 @@ pub mod connection;
 pub mod drain;
 pub mod rate_limit;
 pub mod routing;
+pub mod service;
 pub mod wire;
 
 pub use answer::{
@@ -34,4 +37,5 @@ pub use drain::{
     BatchTransport, DrainConfig, DrainProgress, DrainReport, DrainStop, QueueStore, QueuedEvent, SyncClock, drain,
 };
 pub use rate_limit::{BatchRateLimit, WaitUntil};
+pub use service::{ServiceAction, ServiceConfig, ServiceInput, SyncService};
 pub use routing::{HoldReason, RefuseReason, Route, RouteContext, route};
