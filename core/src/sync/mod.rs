@@ -1,6 +1,8 @@
 //! Sync decisions, as pure functions and sans-IO state machines.
 //!
-//! - [`routing`]: where a new event goes (live, queue, hold, refuse).
+//! - [`routing`]: where a new event goes (live, queue, hold, refuse), and which team it carries.
+//! - [`queue_policy`]: the offline queue's cap, how many of an emission it takes, what "held" means.
+//! - [`shown_state`]: the connection state a command shows, from the login and the daemon's report.
 //! - [`batch`]: cutting the queue into batches within the count and byte caps.
 //! - [`answer`] and [`batch_response`]: reading the server's answer to a batch and reacting to it.
 //! - [`backoff`]: the retry delay, jittered with a random value the host passes in.
@@ -20,9 +22,11 @@ pub mod batch;
 pub mod batch_response;
 pub mod connection;
 pub mod drain;
+pub mod queue_policy;
 pub mod rate_limit;
 pub mod routing;
 pub mod service;
+pub mod shown_state;
 pub mod wire;
 
 pub use answer::{
@@ -36,6 +40,8 @@ pub use connection::{ConnectionAction, ConnectionInput, ConnectionMachine, Conne
 pub use drain::{
     BatchTransport, DrainConfig, DrainProgress, DrainReport, DrainStop, QueueStore, QueuedEvent, SyncClock, drain,
 };
+pub use queue_policy::{Admission, HELD_TEAM, QUEUE_CAP, TEAM_JSON_PATH, admit, is_held};
 pub use rate_limit::{BatchRateLimit, WaitUntil};
+pub use routing::{HoldReason, RefuseReason, Route, RouteContext, route, team_for_new_events};
 pub use service::{ServiceAction, ServiceConfig, ServiceInput, SyncService};
-pub use routing::{HoldReason, RefuseReason, Route, RouteContext, route};
+pub use shown_state::{SyncFacts, queued_notice, shown_connection};

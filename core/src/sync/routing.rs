@@ -8,10 +8,15 @@
 use serde::{Deserialize, Serialize};
 
 use super::connection::ConnectionState;
+use super::queue_policy::{HELD_TEAM, has_room};
 
-/// The most events the offline queue holds (contract §3). At the cap a new event is refused with a warning;
-/// the command that produced it still succeeds.
-pub const QUEUE_CAP: usize = 10_000;
+pub use super::queue_policy::QUEUE_CAP;
+
+/// The team new events carry: the logged-in user's, or [`HELD_TEAM`] when nobody is logged in (or the
+/// login has no team), which holds them in the queue ([`HoldReason::NoTeam`]) until a login adopts them.
+pub fn team_for_new_events(logged_in_team: Option<&str>) -> &str {
+    logged_in_team.unwrap_or(HELD_TEAM)
+}
 
 /// What the host knows when an event is ready to go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -68,13 +73,24 @@ pub enum RefuseReason {
     QueueFull { cap: usize },
 }
 
+impl RefuseReason {
+    /// The warning line for `refused` events refused for this reason (the command still succeeds).
+    pub fn warning(&self, refused: usize) -> String {
+        match self {
+            RefuseReason::QueueFull { cap } => {
+                format!("queue full ({cap} events waiting to be synced): {refused} event(s) refused and not recorded")
+            }
+        }
+    }
+}
+
 /// Decides where an event goes.
 ///
 /// A full queue refuses first: every other route stores the event in the queue (even `Live`), so none of them
 /// can take it. Then a missing team, then a missing project identity hold it; otherwise it goes live when
 /// connected and to the queue in any other connection state.
 pub fn route(ctx: &RouteContext) -> Route {
-    if ctx.queue_len >= ctx.queue_cap {
+    if !has_room(ctx.queue_len, ctx.queue_cap) {
         return Route::Refuse { reason: RefuseReason::QueueFull { cap: ctx.queue_cap } };
     }
     if !ctx.has_team {
@@ -131,6 +147,21 @@ mod tests {
         assert_eq!(route(&ctx), Route::Refuse { reason: RefuseReason::QueueFull { cap: QUEUE_CAP } });
         let below = RouteContext::new(true, true, ConnectionState::Connected, QUEUE_CAP - 1);
         assert_eq!(route(&below), Route::Live);
+    }
+
+    #[test]
+    fn events_carry_the_login_team_or_wait_under_the_held_team() {
+        assert_eq!(team_for_new_events(Some("acme")), "acme");
+        assert_eq!(team_for_new_events(None), "local");
+        assert!(crate::sync::queue_policy::is_held(&serde_json::json!({ "team_slug": team_for_new_events(None) })));
+    }
+
+    #[test]
+    fn a_full_queue_warning_names_the_cap_and_the_count() {
+        assert_eq!(
+            RefuseReason::QueueFull { cap: QUEUE_CAP }.warning(3),
+            "queue full (10000 events waiting to be synced): 3 event(s) refused and not recorded"
+        );
     }
 
     #[test]
