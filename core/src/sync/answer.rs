@@ -269,5 +269,4 @@ fn per_event(sent: &[SentEvent], next: NextStep, verdict: impl Fn(&str) -> Verdi
 }
 
 #[cfg(test)]
-#[path = "answer_tests.rs"]
 mod tests;

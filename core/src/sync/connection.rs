@@ -228,5 +228,4 @@ impl ConnectionMachine {
 }
 
 #[cfg(test)]
-#[path = "connection_tests.rs"]
 mod tests;

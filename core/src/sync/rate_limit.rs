@@ -85,9 +85,4 @@ mod tests {
         limit.record_sent(u64::MAX);
         assert_eq!(limit.may_send(u64::MAX), Ok(()));
     }
-
-    #[test]
-    fn background_interval_is_five_minutes() {
-        assert_eq!(BACKGROUND_SYNC_INTERVAL_MS, 300_000);
-    }
 }

@@ -63,6 +63,19 @@ fn background_sync_runs_every_interval_while_connected() {
     );
 }
 
+/// Contract §5: a background sync every 5 minutes by default (written out, not the constant, so that a
+/// changed default fails here).
+#[test]
+fn the_default_background_sync_comes_every_five_minutes() {
+    let five_minutes = 5 * 60 * 1000;
+    let mut m = connected_machine();
+    assert_eq!(m.handle(I::WakeUp { now_ms: T0 + five_minutes - 1 }), vec![A::WakeAt { at_ms: T0 + five_minutes }]);
+    assert_eq!(
+        m.handle(I::WakeUp { now_ms: T0 + five_minutes }),
+        vec![A::SyncQueue, A::WakeAt { at_ms: T0 + 2 * five_minutes }]
+    );
+}
+
 #[test]
 fn a_lost_connection_reconnects_after_the_backoff() {
     let mut m = connected_machine();
