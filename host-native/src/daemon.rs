@@ -2,22 +2,23 @@
 //! event as soon as a command commits it (the command nudges it with a datagram on `daemon.sock` and
 //! exits), removes an event from the queue only on the hub's ack, and falls back to batches.
 //!
-//! Every decision is the core's: the connection machine (reconnect delays, batch mode after 10
-//! failures, the periodic sync), `drain` for batches, the answer rules for failures. This loop only
-//! feeds inputs and carries out the actions.
+//! Every decision is the core's [`SyncService`] (live window, acks, refusals, reconnect delays, batch
+//! mode, the periodic sync, the flush on stop) and its `drain` for batches. This loop only feeds it what
+//! happened (frames, nudges, the timer, the stop signal, the answers of what it asked for) and carries out
+//! the actions it returns. A long command runs the same loop on a thread ([`InProcessSync`]) when no daemon
+//! runs.
 
-use crate::file_lock;
 use crate::hub_session::{HubSession, SystemClock};
 use crate::live::{Incoming, LiveConnection};
 use crate::queue::OfflineQueue;
 use crate::state::StateDir;
+use crate::{credentials, file_lock};
 use anyhow::{Context, Result, bail};
-use spec_kitty_core::sync::answer::MAX_RETRIES;
-use spec_kitty_core::sync::connection::{ConnectionAction, ConnectionConfig, ConnectionInput, ConnectionMachine};
-use spec_kitty_core::sync::drain::{DrainConfig, QueueStore, drain};
-use spec_kitty_core::sync::wire::{AckStatus, ServerFrame};
-use spec_kitty_core::sync::{ConnectionState, EventFailure};
-use std::collections::HashMap;
+use spec_kitty_core::sync::ConnectionState;
+use spec_kitty_core::sync::connection::ConnectionConfig;
+use spec_kitty_core::sync::drain::{DrainConfig, DrainReport, QueueStore, drain};
+use spec_kitty_core::sync::service::{ServiceAction, ServiceConfig, ServiceInput, SyncService};
+use std::collections::VecDeque;
 use std::fs::File;
 use std::os::unix::net::UnixDatagram;
 use std::sync::Arc;
@@ -26,12 +27,11 @@ use std::time::{Duration, Instant};
 
 /// How long the loop waits for a frame or a nudge before looking at its timers.
 const POLL: Duration = Duration::from_millis(20);
-/// An event sent live whose ack does not come within this goes by batch later.
-const ACK_TIMEOUT_MS: u64 = 10_000;
-/// At most this many events in flight on the WebSocket.
-const IN_FLIGHT: usize = 256;
-/// On SIGTERM: what can be flushed within this is.
-const FLUSH_ON_STOP: Duration = Duration::from_secs(2);
+
+/// On SIGTERM the service flushes for this long (its own setting); the host's waits are bounded by it.
+fn flush_on_stop() -> Duration {
+    Duration::from_millis(ServiceConfig::default().flush_on_stop_ms)
+}
 
 fn pid_file(state: &StateDir) -> std::path::PathBuf {
     state.root().join("daemon.pid")
@@ -113,68 +113,125 @@ fn background_interval_ms(state: &StateDir) -> u64 {
     config.sync.interval.filter(|s| *s > 0).map_or(300_000, |s| s.saturating_mul(1000))
 }
 
-struct InFlight {
-    sent_at_ms: u64,
-    retry_count: u32,
+/// Where the service's log lines go: stderr for the daemon (its stderr is `daemon.log` when detached), the
+/// log file for a service running inside a long command (whose stderr is the user's).
+enum LogSink {
+    Stderr,
+    File(File),
 }
 
 struct Daemon {
     state: StateDir,
     session: HubSession,
     queue: OfflineQueue,
-    machine: ConnectionMachine,
+    service: SyncService,
     live: Option<LiveConnection>,
-    in_flight: HashMap<String, InFlight>,
     nudges: UnixDatagram,
     stop: Arc<AtomicBool>,
-    last_batch_ms: u64,
+    /// Answers of carried-out actions, fed back to the service in order.
+    inputs: VecDeque<ServiceInput>,
+    log_sink: LogSink,
+}
+
+/// What a service holds while it runs: the state folder's daemon lock, its pid file and its socket.
+struct Claim {
+    state: StateDir,
+    lock: File,
+    nudges: UnixDatagram,
+}
+
+impl Claim {
+    /// The daemon lock of this state folder, without waiting; `None` when a daemon (or a command's
+    /// in-process service) already runs for it.
+    fn take(state: &StateDir) -> Result<Option<Claim>> {
+        state.ensure()?;
+        let lock = file_lock::open(&lock_path(state))?;
+        if lock.try_lock().is_err() {
+            return Ok(None);
+        }
+        std::fs::write(pid_file(state), std::process::id().to_string()).context("cannot write daemon.pid")?;
+        let path = socket_path(state);
+        // Under the lock no other daemon owns the socket: a file there is a dead daemon's.
+        let _ = std::fs::remove_file(&path);
+        let nudges = UnixDatagram::bind(&path).with_context(|| format!("cannot bind {}", path.display()))?;
+        nudges.set_read_timeout(Some(POLL))?;
+        Ok(Some(Claim { state: state.clone(), lock, nudges }))
+    }
+
+    fn release(self) {
+        let _ = std::fs::remove_file(socket_path(&self.state));
+        let _ = std::fs::remove_file(state_file(&self.state));
+        let _ = std::fs::remove_file(pid_file(&self.state));
+        drop(self.lock);
+    }
 }
 
 /// `spec-kitty sync daemon`: runs until SIGTERM or Ctrl-C.
 pub fn run_foreground() -> Result<()> {
     let state = StateDir::locate();
-    state.ensure()?;
-    let lock = file_lock::open(&lock_path(&state))?;
-    if lock.try_lock().is_err() {
+    let Some(claim) = Claim::take(&state)? else {
         let pid = std::fs::read_to_string(pid_file(&state)).unwrap_or_default();
         bail!("a sync daemon already runs for {} (pid {})", state.root().display(), pid.trim());
-    }
-    let session = HubSession::open(StateDir::locate())?;
-    std::fs::write(pid_file(&state), std::process::id().to_string()).context("cannot write daemon.pid")?;
-    let path = socket_path(&state);
-    // Under the lock no other daemon owns the socket: a file there is a dead daemon's.
-    let _ = std::fs::remove_file(&path);
-    let nudges = UnixDatagram::bind(&path).with_context(|| format!("cannot bind {}", path.display()))?;
-    nudges.set_read_timeout(Some(POLL))?;
+    };
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
         signal_hook::flag::register(signal, Arc::clone(&stop)).context("cannot watch signals")?;
     }
-    let queue = OfflineQueue::open(&state.queue_db(), crate::queue::busy_timeout())?;
-    let config = ConnectionConfig { background_sync_interval_ms: background_interval_ms(&state), ..Default::default() };
-    let mut daemon = Daemon {
-        state,
-        session,
-        queue,
-        machine: ConnectionMachine::new(config),
-        live: None,
-        in_flight: HashMap::new(),
-        nudges,
-        stop,
-        last_batch_ms: 0,
-    };
-    log(&format!("started for {} (server {})", daemon.state.root().display(), daemon.session.credentials.server.url));
-    let result = daemon.run();
-    let _ = std::fs::remove_file(socket_path(&daemon.state));
-    let _ = std::fs::remove_file(state_file(&daemon.state));
-    let _ = std::fs::remove_file(pid_file(&daemon.state));
-    log("stopped");
-    drop(lock);
+    let result = Daemon::new(&claim, stop, LogSink::Stderr).and_then(|mut daemon| daemon.run());
+    claim.release();
     result
 }
 
-fn log(line: &str) {
-    crate::errln!("{} {line}", spec_kitty_core::time::rfc3339_seconds(crate::emitter::now_ms()));
+/// The sync service running inside a long command (`orchestrate`) when no daemon runs: the same service,
+/// on a thread, logging to `daemon.log`. Stop it with [`InProcessSync::finish`].
+pub struct InProcessSync {
+    stop: Arc<AtomicBool>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl InProcessSync {
+    /// Starts the service when logged in and no daemon runs for this state folder; `None` otherwise (a
+    /// daemon already sends what the command queues, or there is nowhere to send).
+    pub fn start_if_no_daemon() -> Option<InProcessSync> {
+        let state = StateDir::locate();
+        if credentials::read(&state).ok().flatten().is_none() {
+            return None;
+        }
+        let claim = Claim::take(&state).ok().flatten()?;
+        let log = File::options().create(true).append(true).open(log_file(&state)).ok()?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let stop_flag = Arc::clone(&stop);
+        let mut spare_log = LogSink::File(log.try_clone().ok()?);
+        let thread = std::thread::spawn(move || {
+            match Daemon::new(&claim, stop_flag, LogSink::File(log)) {
+                Ok(mut daemon) => {
+                    if let Err(error) = daemon.run() {
+                        daemon.log(&format!("the in-process sync stopped: {error:#}"));
+                    }
+                }
+                Err(error) => write_log(&mut spare_log, &format!("the in-process sync did not start: {error:#}")),
+            }
+            claim.release();
+        });
+        Some(InProcessSync { stop, thread })
+    }
+
+    /// Flushes what it can within the stop's flush time, then stops.
+    pub fn finish(self) {
+        self.stop.store(true, Ordering::Relaxed);
+        let _ = self.thread.join();
+    }
+}
+
+fn write_log(sink: &mut LogSink, line: &str) {
+    let stamped = format!("{} {line}", spec_kitty_core::time::rfc3339_seconds(crate::emitter::now_ms()));
+    match sink {
+        LogSink::Stderr => crate::errln!("{stamped}"),
+        LogSink::File(file) => {
+            use std::io::Write;
+            let _ = writeln!(file, "{stamped}");
+        }
+    }
 }
 
 fn random() -> u64 {
@@ -183,209 +240,173 @@ fn random() -> u64 {
 }
 
 impl Daemon {
+    fn new(claim: &Claim, stop: Arc<AtomicBool>, log_sink: LogSink) -> Result<Daemon> {
+        let state = claim.state.clone();
+        let session = HubSession::open(state.clone())?;
+        let queue = OfflineQueue::open(&state.queue_db(), crate::queue::busy_timeout())?;
+        let connection =
+            ConnectionConfig { background_sync_interval_ms: background_interval_ms(&state), ..Default::default() };
+        let service = SyncService::new(ServiceConfig { connection, ..ServiceConfig::default() });
+        Ok(Daemon {
+            state,
+            session,
+            queue,
+            service,
+            live: None,
+            nudges: claim.nudges.try_clone().context("cannot use daemon.sock")?,
+            stop,
+            inputs: VecDeque::new(),
+            log_sink,
+        })
+    }
+
+    fn log(&mut self, line: &str) {
+        write_log(&mut self.log_sink, line);
+    }
+
+    /// The host's whole loop: feed what happened (frames, nudges, the timer, the stop signal) and carry out
+    /// what the service returns, until it finishes.
     fn run(&mut self) -> Result<()> {
-        let now = crate::emitter::now_ms();
-        let actions = self.machine.handle(ConnectionInput::GoOnline { now_ms: now });
-        self.carry_out(actions);
-        while !self.stop.load(Ordering::Relaxed) {
-            let now = crate::emitter::now_ms();
-            if self.machine.wake_at_ms().is_some_and(|at| now >= at) {
-                let was_batch_mode = self.machine.state() == ConnectionState::OfflineBatchMode;
-                let actions = self.machine.handle(ConnectionInput::WakeUp { now_ms: now });
-                self.carry_out(actions);
-                // Batch mode tries the live connection again after each periodic sync, so a hub that is
-                // back gets the WebSocket again.
-                if was_batch_mode {
-                    let actions = self.machine.handle(ConnectionInput::GoOnline { now_ms: now });
-                    self.carry_out(actions);
-                }
+        let started =
+            format!("started for {} (server {})", self.state.root().display(), self.session.credentials.server.url);
+        self.log(&started);
+        self.feed(ServiceInput::Start);
+        // After a stop the service finishes within its flush time; this bound only guards against a host bug.
+        let mut give_up_at: Option<Instant> = None;
+        while !self.service.is_finished() {
+            if give_up_at.is_none() && self.stop.load(Ordering::Relaxed) {
+                give_up_at = Some(Instant::now() + flush_on_stop() + Duration::from_secs(1));
+                self.feed(ServiceInput::Stop);
             }
-            if self.live.is_some() {
-                self.send_pending();
-                self.read_frames();
-                self.expire_in_flight();
-            }
-            // A nudge, or the poll interval: either way the loop goes round.
-            let mut buffer = [0u8; 16];
-            let woke = self.nudges.recv(&mut buffer).is_ok();
-            if woke {
-                while self.nudges.set_nonblocking(true).is_ok() && self.nudges.recv(&mut buffer).is_ok() {}
-                let _ = self.nudges.set_nonblocking(false);
-                if self.live.is_none() && self.machine.state() == ConnectionState::OfflineBatchMode {
-                    self.batch(5_000);
-                }
-            }
-        }
-        // Stopping: what goes within the flush time goes; the rest stays queued.
-        let until = Instant::now() + FLUSH_ON_STOP;
-        while self.live.is_some() && Instant::now() < until {
-            self.send_pending();
-            self.read_frames();
-            if self.in_flight.is_empty() && self.queue.len().unwrap_or(0) == 0 {
+            if give_up_at.is_some_and(|at| Instant::now() >= at) {
                 break;
+            }
+            self.read_frames();
+            if self.wait_for_nudge() {
+                self.feed(ServiceInput::QueueChanged);
+            }
+            if self.service.wake_at_ms().is_some_and(|at| crate::emitter::now_ms() >= at) {
+                self.feed(ServiceInput::Timer);
             }
         }
         if let Some(live) = self.live.take() {
             live.close();
         }
+        self.log("stopped");
         Ok(())
     }
 
-    fn carry_out(&mut self, actions: Vec<ConnectionAction>) {
-        for action in actions {
-            match action {
-                ConnectionAction::ShowState { state } => {
-                    log(&format!("connection: {state}"));
-                    report_state(&self.state, state);
-                }
-                ConnectionAction::OpenConnection { attempt } => self.open(attempt),
-                ConnectionAction::CloseConnection => {
-                    if let Some(live) = self.live.take() {
-                        live.close();
-                    }
-                }
-                // Connected: the WebSocket sends the queue (256 in flight); otherwise batches, at most one per 5 s.
-                ConnectionAction::SyncQueue if self.live.is_some() => {}
-                ConnectionAction::SyncQueue => self.batch(5_000),
-                ConnectionAction::SwitchToBatchMode => log("batch mode: the hub's WebSocket is not reachable"),
-                ConnectionAction::WakeAt { .. } => {}
-            }
-        }
-    }
-
-    fn open(&mut self, attempt: u32) {
-        let result = self
-            .session
-            .access()
-            .map_err(anyhow::Error::msg)
-            .and_then(|access| self.session.client.ws_token(&access).map_err(|e| anyhow::anyhow!("{e}")))
-            .and_then(|token| LiveConnection::connect(&self.session.credentials.server.url, &token, POLL));
-        let now = crate::emitter::now_ms();
-        match result {
-            Ok(live) => {
-                self.live = Some(live);
-                self.in_flight.clear();
-                let actions = self.machine.handle(ConnectionInput::Connected { now_ms: now });
-                self.carry_out(actions);
-            }
-            Err(error) => {
-                log(&format!("connect attempt {attempt} failed: {error:#}"));
-                let actions = self.machine.handle(ConnectionInput::ReconnectFailed { now_ms: now, random: random() });
-                self.carry_out(actions);
-            }
-        }
-    }
-
-    fn lost(&mut self, why: &str) {
-        log(&format!("connection lost: {why}"));
-        self.live = None;
-        self.in_flight.clear();
-        let actions =
-            self.machine.handle(ConnectionInput::ConnectionLost { now_ms: crate::emitter::now_ms(), random: random() });
-        self.carry_out(actions);
-    }
-
-    /// Sends what the queue holds, in batches (at most one batch per `min_interval_ms`).
-    fn batch(&mut self, min_interval_ms: u64) {
-        let now = crate::emitter::now_ms();
-        if min_interval_ms > 0 && now < self.last_batch_ms.saturating_add(min_interval_ms) {
-            return;
-        }
-        self.last_batch_ms = now;
-        if self.queue.len().unwrap_or(0) == 0 {
-            return;
-        }
-        let Ok(_sync) = sync_lock_now(&self.state) else { return };
-        let config = DrainConfig { min_interval_ms, stop_at_ms: Some(now + 30_000), ..DrainConfig::default() };
-        let mut clock = StoppableClock { stop: Arc::clone(&self.stop) };
-        let report = drain(&mut self.queue, &mut self.session, &mut clock, &config, &mut |_| {});
-        let acknowledged = report.accepted + report.duplicates;
-        if acknowledged > 0 {
-            let _ = self.queue.record_sync((crate::emitter::now_ms() / 1000) as i64, acknowledged);
-        }
-        log(&format!(
-            "batch sync: {} accepted, {} duplicate(s), {} rejected, {} still queued",
-            report.accepted, report.duplicates, report.rejected, report.remaining
-        ));
-    }
-
-    fn send_pending(&mut self) {
-        if self.in_flight.len() >= IN_FLIGHT {
-            return;
-        }
-        let Ok(queued) = self.queue.oldest(IN_FLIGHT + self.in_flight.len()) else { return };
-        let now = crate::emitter::now_ms();
-        for event in queued {
-            if self.in_flight.len() >= IN_FLIGHT {
-                break;
-            }
-            if self.in_flight.contains_key(&event.event_id) || !event.data.starts_with('{') {
-                continue;
-            }
-            // The stored envelope with the frame's type in front: `{"type":"event", ...envelope}`.
-            let frame = format!("{{\"type\":\"event\",{}", &event.data[1..]);
-            let Some(live) = self.live.as_mut() else { return };
-            if let Err(error) = live.send_text(frame) {
-                self.lost(&format!("{error:#}"));
-                return;
-            }
-            self.in_flight.insert(event.event_id, InFlight { sent_at_ms: now, retry_count: event.retry_count });
-        }
-    }
-
+    /// Every frame that has come in (waiting at most the poll interval for the first).
     fn read_frames(&mut self) {
-        loop {
-            let Some(live) = self.live.as_mut() else { return };
-            let incoming = match live.receive() {
-                Ok(incoming) => incoming,
-                Err(error) => return self.lost(&format!("{error:#}")),
-            };
-            match incoming {
-                Incoming::Nothing => return,
-                Incoming::Closed => return self.lost("closed by the hub"),
-                Incoming::Text(text) => self.on_frame(&text),
+        while let Some(live) = self.live.as_mut() {
+            match live.receive() {
+                Ok(Incoming::Nothing) => return,
+                Ok(Incoming::Text(text)) => self.feed(ServiceInput::Frame { text }),
+                Ok(Incoming::Closed) => self.lost("closed by the hub".to_string()),
+                Err(error) => self.lost(format!("{error:#}")),
             }
         }
     }
 
-    fn on_frame(&mut self, text: &str) {
-        let Ok(frame) = serde_json::from_str::<ServerFrame>(text) else { return };
-        match frame {
-            // Accepted or duplicate: the hub has it (also when the ack comes after we stopped waiting).
-            ServerFrame::Ack { event_id, status: AckStatus::Accepted | AckStatus::Duplicate } => {
-                self.in_flight.remove(&event_id);
-                let _ = self.queue.remove(std::slice::from_ref(&event_id));
-                let _ = self.queue.record_sync((crate::emitter::now_ms() / 1000) as i64, 1);
+    /// Whether a command nudged (waiting at most the poll interval); several nudges count as one.
+    fn wait_for_nudge(&mut self) -> bool {
+        let mut buffer = [0u8; 16];
+        if self.nudges.recv(&mut buffer).is_err() {
+            return false;
+        }
+        if self.nudges.set_nonblocking(true).is_ok() {
+            while self.nudges.recv(&mut buffer).is_ok() {}
+            let _ = self.nudges.set_nonblocking(false);
+        }
+        true
+    }
+
+    fn lost(&mut self, reason: String) {
+        self.live = None;
+        self.feed(ServiceInput::ConnectionLost { reason });
+    }
+
+    fn feed(&mut self, input: ServiceInput) {
+        self.inputs.push_back(input);
+        while let Some(input) = self.inputs.pop_front() {
+            for action in self.service.handle(crate::emitter::now_ms(), random(), input) {
+                self.carry_out(action);
             }
-            ServerFrame::Error { event_id: Some(event_id), error, retryable } => {
-                let Some(sent) = self.in_flight.remove(&event_id) else { return };
-                if retryable {
-                    return; // stays queued untouched; the next round or a batch sends it again
-                }
-                let failure = EventFailure { event_id, reason: error };
-                let failures = std::slice::from_ref(&failure);
-                let _ = if sent.retry_count.saturating_add(1) >= MAX_RETRIES {
-                    self.queue.dead_letter(failures)
-                } else {
-                    self.queue.record_failures(failures)
+        }
+    }
+
+    fn carry_out(&mut self, action: ServiceAction) {
+        match action {
+            ServiceAction::ShowState { state } => {
+                self.log(&format!("connection: {state}"));
+                report_state(&self.state, state);
+            }
+            ServiceAction::Log { line } => self.log(&line),
+            ServiceAction::Open { attempt } => {
+                let answer = match self.open() {
+                    Ok(live) => {
+                        self.live = Some(live);
+                        ServiceInput::Opened
+                    }
+                    Err(error) => ServiceInput::OpenFailed { reason: format!("attempt {attempt}: {error:#}") },
                 };
+                self.inputs.push_back(answer);
             }
-            ServerFrame::Ping { timestamp } => {
-                let pong = format!("{{\"type\":\"pong\",\"timestamp\":{timestamp}}}");
-                if let Some(live) = self.live.as_mut()
-                    && let Err(error) = live.send_text(pong)
-                {
-                    self.lost(&format!("{error:#}"));
+            ServiceAction::Close => {
+                if let Some(live) = self.live.take() {
+                    live.close();
                 }
             }
-            _ => {}
+            ServiceAction::ReadQueue { limit } => {
+                let events = self.queue.oldest(limit).unwrap_or_else(|error| {
+                    write_log(&mut self.log_sink, &format!("cannot read the queue: {error}"));
+                    Vec::new()
+                });
+                self.inputs.push_back(ServiceInput::Queued { events });
+            }
+            ServiceAction::Send { text } => {
+                if let Some(live) = self.live.as_mut()
+                    && let Err(error) = live.send_text(text)
+                {
+                    self.live = None;
+                    self.inputs.push_back(ServiceInput::ConnectionLost { reason: format!("{error:#}") });
+                }
+            }
+            ServiceAction::Remove { event_ids } => self.store("remove", |q| q.remove(&event_ids)),
+            ServiceAction::RecordFailures { failures } => {
+                self.store("record failures", |q| q.record_failures(&failures))
+            }
+            ServiceAction::DeadLetter { failures } => self.store("dead-letter", |q| q.dead_letter(&failures)),
+            ServiceAction::RecordSync { count } => {
+                let at = (crate::emitter::now_ms() / 1000) as i64;
+                self.store("record the sync", |q| q.record_sync(at, count).map_err(|e| format!("{e:#}")));
+            }
+            ServiceAction::Drain { config } => {
+                let report = self.drain(&config);
+                self.inputs.push_back(ServiceInput::DrainEnded { report });
+            }
+            ServiceAction::Finish => {}
         }
     }
 
-    fn expire_in_flight(&mut self) {
-        let now = crate::emitter::now_ms();
-        // Not acked in time: forget it here; it stays queued and goes again (by event_id, safely).
-        self.in_flight.retain(|_, sent| now.saturating_sub(sent.sent_at_ms) < ACK_TIMEOUT_MS);
+    /// A queue write the service asked for; a failure is logged (the rows stay as they were and go again).
+    fn store(&mut self, what: &str, write: impl FnOnce(&mut OfflineQueue) -> Result<(), String>) {
+        if let Err(error) = write(&mut self.queue) {
+            self.log(&format!("cannot {what} in the queue: {error}"));
+        }
+    }
+
+    fn open(&mut self) -> Result<LiveConnection> {
+        let access = self.session.access().map_err(anyhow::Error::msg)?;
+        let token = self.session.client.ws_token(&access).map_err(|e| anyhow::anyhow!("{e}"))?;
+        LiveConnection::connect(&self.session.credentials.server.url, &token, POLL)
+    }
+
+    /// The batch drain, unless a `sync now` holds it (then that one sends the queue).
+    fn drain(&mut self, config: &DrainConfig) -> Option<DrainReport> {
+        let _sync = sync_lock_now(&self.state).ok()?;
+        let mut clock = StoppableClock { stop: Arc::clone(&self.stop) };
+        Some(drain(&mut self.queue, &mut self.session, &mut clock, config, &mut |_| {}))
     }
 }
 
@@ -481,7 +502,7 @@ pub fn stop() -> Result<Option<u32>> {
     let Ok(raw) = libc::pid_t::try_from(pid) else { bail!("daemon.pid holds an impossible pid {pid}") };
     // SAFETY: sends SIGTERM to the process named by the daemon's own pid file while its lock is held.
     unsafe { libc::kill(raw, libc::SIGTERM) };
-    let until = Instant::now() + FLUSH_ON_STOP + Duration::from_secs(3);
+    let until = Instant::now() + flush_on_stop() + Duration::from_secs(3);
     while Instant::now() < until {
         if running_pid(&state).is_none() {
             return Ok(Some(pid));

@@ -3,6 +3,7 @@
 use anyhow::{Context, Result};
 use std::path::{Path, PathBuf};
 
+#[derive(Debug, Clone)]
 pub struct StateDir {
     root: PathBuf,
 }
