@@ -40,8 +40,14 @@ pub fn unmerged_paths(dir: &Path) -> Vec<String> {
 }
 
 /// The main working tree's root and the repository's common git folder, also from inside a
-/// linked worktree.
+/// linked worktree. Read from the `.git` entries the way gitrepository-layout(5) documents them (a
+/// `.git` folder, or a `.git` file naming the worktree's git folder, whose `commondir` names the
+/// shared one), so a command spawns no git process for it; anything unusual (`GIT_DIR` set, a bare
+/// repository, a submodule) is left to git itself.
 pub fn main_worktree_root(dir: &Path) -> Result<(PathBuf, PathBuf)> {
+    if let Some(found) = read_git_layout(dir) {
+        return Ok((found.root, found.common_dir));
+    }
     let common = run(dir, &["rev-parse", "--path-format=absolute", "--git-common-dir"])?;
     let common = PathBuf::from(common);
     let root = match common.file_name().and_then(|n| n.to_str()) {
@@ -51,8 +57,51 @@ pub fn main_worktree_root(dir: &Path) -> Result<(PathBuf, PathBuf)> {
     Ok((root, common))
 }
 
+/// Where a working tree's git data lives.
+struct GitLayout {
+    /// The main working tree.
+    root: PathBuf,
+    /// The git folder of the working tree `dir` is in (its own `HEAD`).
+    git_dir: PathBuf,
+    /// The repository's shared git folder.
+    common_dir: PathBuf,
+}
+
+/// The git folders found by walking up from `dir`, when the layout is the plain one: `None` sends the
+/// caller to git.
+fn read_git_layout(dir: &Path) -> Option<GitLayout> {
+    if ["GIT_DIR", "GIT_COMMON_DIR", "GIT_WORK_TREE"].iter().any(|v| std::env::var_os(v).is_some()) {
+        return None;
+    }
+    let start = std::fs::canonicalize(dir).ok()?;
+    let dot_git = start.ancestors().map(|d| d.join(".git")).find(|p| p.symlink_metadata().is_ok())?;
+    let git_dir = if dot_git.is_dir() {
+        dot_git
+    } else {
+        let text = std::fs::read_to_string(&dot_git).ok()?;
+        let named = Path::new(text.strip_prefix("gitdir:")?.trim());
+        dot_git.parent()?.join(named)
+    };
+    let common = match std::fs::read_to_string(git_dir.join("commondir")) {
+        Ok(text) => git_dir.join(text.trim()),
+        Err(_) => git_dir.clone(),
+    };
+    let common_dir = std::fs::canonicalize(common).ok()?;
+    // A real repository has HEAD; `.git` under a submodule's or a bare layout goes to git.
+    if common_dir.file_name()? != ".git" || !git_dir.join("HEAD").is_file() {
+        return None;
+    }
+    Some(GitLayout { root: common_dir.parent()?.to_path_buf(), git_dir, common_dir })
+}
+
+/// The branch checked out in the working tree `dir` is in (`HEAD` when detached), read from its `HEAD`
+/// file when the layout is the plain one.
 pub fn current_branch(dir: &Path) -> Result<String> {
-    run(dir, &["rev-parse", "--abbrev-ref", "HEAD"])
+    let head = read_git_layout(dir).and_then(|layout| std::fs::read_to_string(layout.git_dir.join("HEAD")).ok());
+    match head {
+        Some(head) => Ok(head.trim().strip_prefix("ref: refs/heads/").unwrap_or("HEAD").to_string()),
+        None => run(dir, &["rev-parse", "--abbrev-ref", "HEAD"]),
+    }
 }
 
 pub fn branch_exists(dir: &Path, branch: &str) -> bool {
