@@ -54,6 +54,74 @@ impl LamportClock {
     }
 }
 
+/// What the host found where the clock is kept (`clock.json`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum StoredClock {
+    /// The file holds this value.
+    Value { value: u64 },
+    /// There is no file: a new state folder, or one someone deleted.
+    Missing,
+    /// The file is there but cannot be used; `problem` is one line naming the file (a [`ClockError`],
+    /// or why it cannot be read).
+    Unreadable { problem: String },
+}
+
+impl StoredClock {
+    /// The value the file gives: 0 when it gives none.
+    pub fn value(&self) -> u64 {
+        match self {
+            StoredClock::Value { value } => *value,
+            StoredClock::Missing | StoredClock::Unreadable { .. } => 0,
+        }
+    }
+
+    /// The warning an unusable file deserves as soon as it is read, before the queue is asked.
+    pub fn warning(&self) -> Option<String> {
+        match self {
+            StoredClock::Unreadable { problem } => {
+                Some(format!("{problem}; starting again from the queue's highest value"))
+            }
+            StoredClock::Value { .. } | StoredClock::Missing => None,
+        }
+    }
+}
+
+/// The clock an emission continues from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecoveredClock {
+    pub clock: LamportClock,
+    /// The file was missing but the queue shows values were handed out: the user hears of it, since a
+    /// missing clock file usually means someone deleted part of the state folder.
+    pub file_missing_after_use: bool,
+}
+
+impl RecoveredClock {
+    /// The warning for a missing file, naming it by `file_label`; `None` when there is nothing to say.
+    pub fn warning(&self, file_label: &str) -> Option<String> {
+        self.file_missing_after_use.then(|| {
+            format!("{file_label} is missing; continuing from the queue's highest Lamport value {}", self.clock.value())
+        })
+    }
+}
+
+/// The clock to continue from: the higher of what the clock file says and the highest value the queue
+/// ever stored (`queue_max`).
+///
+/// Two records, because either can be lost or behind. The queue records its highest value in the same
+/// transaction as the events, so it is never behind an event stored; but clock.json is written after the
+/// commit (a failed write leaves it behind), can be deleted or corrupted, or restored from an old backup.
+/// The queue's record in turn is gone when the queue file is moved aside, and then only clock.json
+/// remembers the values already synced. Taking the higher of the two never hands out a value twice, as
+/// long as either record survives; an unusable file counts as 0 and its warning comes from
+/// [`StoredClock::warning`].
+pub fn recover_clock(stored: &StoredClock, queue_max: u64) -> RecoveredClock {
+    RecoveredClock {
+        clock: LamportClock::new(stored.value().max(queue_max)),
+        file_missing_after_use: *stored == StoredClock::Missing && queue_max > 0,
+    }
+}
+
 /// The clock as `clock.json` holds it: `{"value": 42, "node_id": "d036a097a835", "updated_at": "..."}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClockFile {
@@ -142,7 +210,49 @@ mod tests {
         }
     }
 
+    #[test]
+    fn recovery_takes_the_higher_of_the_file_and_the_queue() {
+        let file = |value| StoredClock::Value { value };
+        assert_eq!(recover_clock(&file(7), 5).clock.value(), 7, "the queue was moved aside");
+        assert_eq!(recover_clock(&file(5), 7).clock.value(), 7, "clock.json was left behind");
+        assert_eq!(recover_clock(&file(7), 7).clock.value(), 7);
+        let unreadable = StoredClock::Unreadable { problem: "/h/clock.json: the clock file is empty".into() };
+        assert_eq!(recover_clock(&unreadable, 9).clock.value(), 9);
+        assert_eq!(recover_clock(&StoredClock::Missing, 0).clock.value(), 0);
+    }
+
+    #[test]
+    fn a_missing_file_is_reported_only_when_the_queue_shows_values_were_handed_out() {
+        let after_use = recover_clock(&StoredClock::Missing, 12);
+        assert_eq!(
+            after_use.warning("/h/clock.json").as_deref(),
+            Some("/h/clock.json is missing; continuing from the queue's highest Lamport value 12")
+        );
+        assert_eq!(recover_clock(&StoredClock::Missing, 0).warning("/h/clock.json"), None);
+        assert_eq!(recover_clock(&StoredClock::Value { value: 0 }, 12).warning("/h/clock.json"), None);
+        let unreadable = StoredClock::Unreadable { problem: "cannot read /h/clock.json: denied".into() };
+        assert_eq!(recover_clock(&unreadable, 12).warning("/h/clock.json"), None, "said once, by the read");
+    }
+
+    #[test]
+    fn only_an_unreadable_file_is_reported_on_reading() {
+        let unreadable = StoredClock::Unreadable { problem: "cannot read /h/clock.json: denied".into() };
+        assert_eq!(
+            unreadable.warning().as_deref(),
+            Some("cannot read /h/clock.json: denied; starting again from the queue's highest value")
+        );
+        assert_eq!(StoredClock::Missing.warning(), None);
+        assert_eq!(StoredClock::Value { value: 3 }.warning(), None);
+    }
+
     proptest! {
+        #[test]
+        fn recovery_never_goes_below_either_record(file in 0u64..1_000, queue in 0u64..1_000) {
+            let clock = recover_clock(&StoredClock::Value { value: file }, queue).clock.value();
+            prop_assert!(clock >= file && clock >= queue);
+            prop_assert!(clock == file || clock == queue);
+        }
+
         #[test]
         fn clock_never_repeats_or_goes_back(start in 0u64..1_000_000, ops in prop::collection::vec(prop::option::of(0u64..2_000_000), 1..200)) {
             let mut clock = LamportClock::new(start);
