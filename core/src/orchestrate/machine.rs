@@ -22,7 +22,7 @@ mod tries;
 
 use super::agents::Phase;
 use super::prompt::Feedback;
-use super::roster::Roster;
+use super::roster::{AgentChoice, Roster};
 use super::state::{
     Announcement, OrchestrationState, PhaseCounts, RunEvent, RunStatus, STATE_VERSION, WpRun, WpStatus, WpStep,
 };
@@ -47,6 +47,8 @@ pub struct StartRun {
     pub feature_slug: String,
     pub work_packages: Vec<PlannedWork>,
     pub roster: Roster,
+    /// The choices the roster was made with (`--impl-agent`, `--review-agent`), kept for resumes.
+    pub agent_choice: AgentChoice,
     /// WPs in progress at once; default the roster's global_concurrency.
     pub max_parallel: Option<u32>,
     pub orchestrator_pid: Option<u32>,
@@ -216,6 +218,7 @@ impl Orchestration {
             session_started_at_ms: now.unix_ms,
             orchestrator_pid: start.orchestrator_pid,
             max_parallel: start.max_parallel.unwrap_or(start.roster.global_concurrency).max(1),
+            agent_choice: start.agent_choice,
             roster: start.roster,
             work_packages,
             outbox: Vec::new(),
@@ -265,6 +268,7 @@ impl Orchestration {
                 return Ok(self.actions(outcome));
             }
             Input::Abort => {
+                outcome.announced.extend(self.state.outbox.iter().cloned());
                 self.state.status = RunStatus::Aborted;
                 self.state.finished_at_ms = Some(now.unix_ms);
                 outcome.effects.push(Action::Finish { status: RunStatus::Aborted });

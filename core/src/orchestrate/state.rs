@@ -3,7 +3,7 @@
 
 use super::agents::Phase;
 use super::prompt::Feedback;
-use super::roster::Roster;
+use super::roster::{AgentChoice, Roster};
 use crate::events::{
     DependencyResolved, ErrorLogged, ErrorType, FeatureCompleted, Payload, ResolutionType, WpAssigned,
 };
@@ -276,6 +276,9 @@ pub struct OrchestrationState {
     /// The process running it, when the host says.
     pub orchestrator_pid: Option<u32>,
     pub max_parallel: u32,
+    /// The agents the user chose on the command line; a resume rebuilds the roster with them.
+    #[serde(default)]
+    pub agent_choice: AgentChoice,
     pub roster: Roster,
     pub work_packages: BTreeMap<WpId, WpRun>,
     /// Announced but not yet confirmed emitted; replayed (same ids) by a resume.

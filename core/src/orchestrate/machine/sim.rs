@@ -273,6 +273,7 @@ pub fn start(work: Vec<PlannedWork>, yaml: &str, max_parallel: u32) -> StartRun 
         feature_slug: "028-cli-event-emission-sync".into(),
         work_packages: work,
         roster: roster(yaml),
+        agent_choice: AgentChoice::default(),
         max_parallel: Some(max_parallel),
         orchestrator_pid: Some(1),
     }
