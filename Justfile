@@ -23,6 +23,10 @@ bench:
     node host-wasm/bench/build_validate.mjs --native
     cargo bench -p spec-kitty-tests --bench sync_load
 
+# Whole-process wall time, CPU and peak RSS (GNU time) of single commands of the release CLI, on disk and tmpfs.
+bench-commands:
+    bash scripts/bench-commands.sh
+
 # The full workflow on the embedded example feature, in a temporary repository.
 demo:
     cargo build --release -p spec-kitty -p spec-kitty-hub
