@@ -10,17 +10,7 @@
 //! The package must be built first (`bash scripts/build-wasm.sh`); without it this test fails, never skips.
 //! `SPEC_KITTY_PARITY_SEED` picks another seed.
 
-#[path = "../parity/events_cases.rs"]
-mod events_cases;
-#[path = "../parity/harness.rs"]
-mod harness;
-#[path = "../parity/support.rs"]
-mod support;
-#[path = "../parity/sync_cases.rs"]
-mod sync_cases;
-#[path = "../parity/workflow_cases.rs"]
-mod workflow_cases;
-
+use spec_kitty_tests::harness;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

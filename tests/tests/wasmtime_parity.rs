@@ -11,21 +11,11 @@
 //! everything. The module must be built first (`bash scripts/build-wasm.sh`); without it this test
 //! fails, never skips. `SPEC_KITTY_PARITY_SEED` picks another seed.
 
-#[path = "../parity/events_cases.rs"]
-mod events_cases;
-#[path = "../parity/harness.rs"]
-mod harness;
-#[path = "../parity/support.rs"]
-mod support;
-#[path = "../parity/sync_cases.rs"]
-mod sync_cases;
-#[path = "../parity/workflow_cases.rs"]
-mod workflow_cases;
-
 use serde_json::Value;
+use spec_kitty_tests::harness;
+use spec_kitty_tests::support::Case;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
-use support::Case;
 use wasmtime::{Config, Engine, Instance, Memory, Module, Store, Strategy, TypedFunc};
 
 /// Where scripts/build-wasm.sh puts the module: its own target dir, because it is built with other
