@@ -33,6 +33,7 @@ test('028 as a feature folder: files, graph, lanes, completion', () => {
   assert.equal(plan.work_packages[0].file_name, 'tasks/WP01-event-factory.md');
   assert.deepEqual(plan.graph.dependents.WP01, ['WP02', 'WP03', 'WP04', 'WP05']);
   assert.deepEqual(plan.graph.topological_order, WPS(7));
+  assert.deepEqual(Object.keys(plan.lanes), WPS(7));
   assert.ok(Object.values(plan.lanes).every((lane) => lane === 'done'));
   assert.equal(plan.complete, true);
   assert.deepEqual(plan.ready_to_start, []);
@@ -42,6 +43,7 @@ test('027: tasks.md without WP files is planned, not an error', () => {
   const plan = k.loadFeature(featureFiles(F027));
   assert.deepEqual(plan.missing_wp_files, WPS(5));
   assert.deepEqual(plan.graph.dependencies, { WP01: [], WP02: ['WP01'], WP03: ['WP02'], WP04: ['WP02'], WP05: ['WP01', 'WP02', 'WP03'] });
+  assert.equal(plan.work_packages.length, 5);
   assert.ok(plan.work_packages.every((wp) => wp.lane === 'planned' && wp.file_name === null));
   assert.deepEqual(plan.ready_to_start, ['WP01']);
   assert.equal(plan.complete, false);

@@ -85,7 +85,9 @@ fn five_thousand_events_go_in_batches_and_rejected_ones_reach_the_dead_letter_af
         let batches = env.proxy().batch_records();
         let sent: usize = batches[before..].iter().map(|b| b.batch_events.unwrap()).sum();
         assert_eq!(sent, invalid.len());
-        assert!(retry_counts(&env).iter().all(|r| r.1 == attempt), "{:?}", retry_counts(&env));
+        let rows = retry_counts(&env);
+        assert_eq!(rows.iter().map(|r| r.0.clone()).collect::<BTreeSet<_>>(), invalid, "try {attempt}: they wait");
+        assert!(rows.iter().all(|r| r.1 == attempt), "{rows:?}");
     }
     // Try 5: dead-lettered.
     let (run, report) = env.sync_now();

@@ -85,9 +85,13 @@ mod tests {
         assert_eq!(admit(0, 0, QUEUE_CAP), Admission { accepted: 0, refused: 0, cap: QUEUE_CAP });
     }
 
+    /// Contract §3: a queue holds 10,000 events (written out, not the constant, so that a changed default fails
+    /// here): the default route stores the 10,000th and refuses the 10,001st.
     #[test]
-    fn the_cap_is_the_contracts() {
-        assert_eq!(QUEUE_CAP, 10_000);
+    fn the_default_route_refuses_the_ten_thousand_and_first_event() {
+        let with_queued = |queue_len| route(&RouteContext::new(true, true, ConnectionState::Offline, queue_len));
+        assert_eq!(with_queued(9_999), Route::Queue);
+        assert_eq!(with_queued(10_000), Route::Refuse { reason: RefuseReason::QueueFull { cap: 10_000 } });
     }
 
     #[test]
