@@ -113,6 +113,10 @@ pub enum ResolutionType {
     Merged,
 }
 
+/// One dependency of `wp_id` resolved: `dependency_wp_id` completed (or was skipped, or merged).
+/// It is sent per dependency edge, when that dependency is resolved, also while other dependencies of
+/// `wp_id` are still open: it says the edge no longer blocks, not that the WP may start (`orchestrate`
+/// sends one for each dependent of a WP it finishes).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DependencyResolved {
     /// The dependent work package, which the resolution unblocks.
