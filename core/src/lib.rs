@@ -2,7 +2,12 @@
 //!
 //! The core never reads a clock, a random source, a file, an environment variable or a socket.
 //! Hosts (the native CLI, the WASM package, the hub) pass time and entropy in as values and carry out
-//! what the core returns, so the same inputs give the same outputs on every host.
+//! what the core returns, so the same inputs give the same outputs on every host. `clippy.toml` refuses the std
+//! calls that would (clocks, env, files, sockets, threads, ambient randomness) and `unsafe` is forbidden.
+//!
+//! Unit tests: a module's tests are its `#[cfg(test)]` child module `tests`, inline while short and in
+//! `<module>/tests.rs` once they would take the file past ~400 lines, with test-only fakes, simulations and
+//! property tests as further `#[cfg(test)]` child modules beside them (`<module>/fakes.rs`, `sim.rs`, ...).
 
 #![forbid(unsafe_code)]
 

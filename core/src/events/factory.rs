@@ -63,7 +63,7 @@ fn is_uuid_v4(text: &str) -> bool {
 }
 
 #[cfg(test)]
-mod project_identity_tests {
+mod tests {
     use super::*;
 
     #[test]
