@@ -3,6 +3,7 @@
 use crate::file_lock;
 use crate::state::{StateDir, remove_leftover_temp_files, write_atomically};
 use anyhow::Result;
+use spec_kitty_core::clock::{RecoveredClock, StoredClock, recover_clock};
 use spec_kitty_core::{ClockFile, LamportClock, NodeId};
 use std::fs::File;
 use std::time::Instant;
@@ -10,33 +11,37 @@ use std::time::Instant;
 /// The clock, held under an exclusive lock on `clock.lock` until dropped.
 pub struct LockedClock<'a> {
     lock: &'a File,
+    /// What clock.json held when the lock was taken.
+    pub stored: StoredClock,
+    /// The clock to tick: the file's value until [`LockedClock::recover`] raises it.
     pub clock: LamportClock,
-    /// There was no clock.json (a new state folder, or one deleted): the caller says so when the
-    /// queue shows values were handed out before.
-    pub missing: bool,
-    /// A problem met while reading the file, for the caller to report once.
-    pub warning: Option<String>,
 }
 
 impl<'a> LockedClock<'a> {
-    /// Locks `clock.lock` (waiting until `deadline` at most) and reads `clock.json`. Missing starts
-    /// at 0; empty, corrupt or unreadable starts at 0 too, with a warning; the caller raises the value
-    /// to what the queue has already seen.
+    /// Locks `clock.lock` (waiting until `deadline` at most) and reads `clock.json`: a value, missing,
+    /// or unusable (empty, corrupt or unreadable, with the problem in one line naming the file).
     pub fn acquire(state: &StateDir, lock: &'a File, deadline: Instant) -> Result<LockedClock<'a>> {
         file_lock::lock_until(lock, &state.clock_lock(), deadline)?;
         // Every writer of clock.json holds this lock: a temp file of it now is a killed writer's.
         remove_leftover_temp_files(state.root(), Some("clock.json"));
         let path = state.clock_file();
-        let restart = "starting again from the queue's highest value";
-        let (clock, missing, warning) = match std::fs::read_to_string(&path) {
+        let stored = match std::fs::read_to_string(&path) {
             Ok(text) => match ClockFile::parse(&path.display().to_string(), &text) {
-                Ok(file) => (file.clock(), false, None),
-                Err(e) => (LamportClock::default(), false, Some(format!("{e}; {restart}"))),
+                Ok(file) => StoredClock::Value { value: file.value },
+                Err(e) => StoredClock::Unreadable { problem: e.to_string() },
             },
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => (LamportClock::default(), true, None),
-            Err(e) => (LamportClock::default(), false, Some(format!("cannot read {}: {e}; {restart}", path.display()))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => StoredClock::Missing,
+            Err(e) => StoredClock::Unreadable { problem: format!("cannot read {}: {e}", path.display()) },
         };
-        Ok(LockedClock { lock, clock, missing, warning })
+        let clock = LamportClock::new(stored.value());
+        Ok(LockedClock { lock, stored, clock })
+    }
+
+    /// Continues from the core's recovery rule over the file and the queue's highest value.
+    pub fn recover(&mut self, queue_max: u64) -> RecoveredClock {
+        let recovered = recover_clock(&self.stored, queue_max);
+        self.clock = recovered.clock;
+        recovered
     }
 
     pub fn save(&self, state: &StateDir, node_id: &NodeId, now_ms: u64) -> Result<()> {

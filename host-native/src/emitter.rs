@@ -5,11 +5,13 @@
 //! every problem becomes one warning line on stderr that says what was not queued.
 
 use crate::clock_store::LockedClock;
-use crate::queue::{self, AppendOutcome, OfflineQueue};
+use crate::queue::{self, OfflineQueue};
 use crate::state::StateDir;
 use crate::{credentials, file_lock};
 use anyhow::Result;
-use spec_kitty_core::sync::routing::QUEUE_CAP;
+use spec_kitty_core::sync::queue_policy::{Admission, QUEUE_CAP};
+use spec_kitty_core::sync::routing::team_for_new_events;
+use spec_kitty_core::sync::shown_state::{SyncFacts, queued_notice};
 use spec_kitty_core::{Event, EventFactory, Identity, Moment, NodeId, Payload, ProjectIdentity};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -35,6 +37,8 @@ pub struct Emitter {
     queue: Option<OfflineQueue>,
     clock_lock: Option<std::fs::File>,
     pub quiet: bool,
+    /// The ids [`Emitter::emit_with_ids`] was given, one per draft, for the emission under way.
+    fixed_ids: Vec<String>,
 }
 
 #[derive(Debug, Default)]
@@ -99,9 +103,9 @@ fn login_name() -> String {
 impl Emitter {
     pub fn new(state: StateDir, project: Option<ProjectIdentity>) -> Emitter {
         let session = credentials::read_session(&state);
-        let team_slug = session.as_ref().map(|s| s.team_slug.clone()).unwrap_or_else(|| "local".into());
+        let team_slug = team_for_new_events(session.as_ref().map(|s| s.team_slug.as_str())).to_string();
         let factory = EventFactory::new(Identity { node_id: local_node_id(), team_slug, project });
-        Emitter { state, factory, logged_in: session.is_some(), queue: None, clock_lock: None, quiet: false }
+        Emitter { state, factory, logged_in: session.is_some(), queue: None, clock_lock: None, quiet: false, fixed_ids: Vec::new() }
     }
 
     pub fn causation_id(&mut self) -> Option<String> {
@@ -118,11 +122,7 @@ impl Emitter {
         }
         let count = drafts.len();
         match self.try_emit(drafts, &mut report) {
-            Ok(Some(outcome)) if outcome.refused > 0 => report.warnings.push(format!(
-                "queue full ({QUEUE_CAP} events waiting to be synced): {} event(s) refused and not recorded",
-                outcome.refused
-            )),
-            Ok(_) => {}
+            Ok(admission) => report.warnings.extend(admission.and_then(|a| a.warning())),
             Err(e) => {
                 report.queued.clear();
                 report.warnings.push(format!("{count} event(s) not queued: {e:#}"));
@@ -141,7 +141,18 @@ impl Emitter {
         report
     }
 
-    fn try_emit(&mut self, drafts: Vec<Draft>, report: &mut EmitReport) -> Result<Option<AppendOutcome>> {
+    /// As [`Emitter::emit`], each event with the id the caller chose: orchestrate saves its events'
+    /// ids before it emits them, so an event replayed after a crash keeps its id, and the queue (and
+    /// the hub) keep only the first of an id.
+    pub fn emit_with_ids(&mut self, drafts: Vec<(String, Draft)>) -> EmitReport {
+        let (ids, drafts): (Vec<String>, Vec<Draft>) = drafts.into_iter().unzip();
+        self.fixed_ids = ids;
+        let report = self.emit(drafts);
+        self.fixed_ids.clear();
+        report
+    }
+
+    fn try_emit(&mut self, drafts: Vec<Draft>, report: &mut EmitReport) -> Result<Option<Admission>> {
         let wait = queue::busy_timeout();
         let marker = self.state.stuck_marker();
         let deadline = emission_deadline(wait, recently_stuck(&marker, wait));
@@ -164,7 +175,7 @@ impl Emitter {
         deadline: Instant,
         drafts: Vec<Draft>,
         report: &mut EmitReport,
-    ) -> Result<Option<AppendOutcome>> {
+    ) -> Result<Option<Admission>> {
         self.state.ensure()?;
         let lock = match &mut self.clock_lock {
             Some(lock) => lock,
@@ -179,24 +190,21 @@ impl Emitter {
             }
             empty => empty.insert(OfflineQueue::open(&self.state.queue_db(), remaining)?),
         };
-        if let Some(warning) = locked.warning.take() {
-            report.warnings.push(warning);
-        }
+        report.warnings.extend(locked.stored.warning());
         // The queue keeps its own record of the highest value, so a lost clock.json never repeats one.
-        let high_water = queue.clock_high_water()?;
-        if locked.missing && high_water > 0 {
-            report.warnings.push(format!(
-                "{} is missing; continuing from the queue's highest Lamport value {high_water}",
-                self.state.clock_file().display()
-            ));
-        }
-        if high_water > locked.clock.value() {
-            locked.clock = spec_kitty_core::LamportClock::new(high_water);
-        }
+        let recovered = locked.recover(queue.clock_high_water()?);
+        report.warnings.extend(recovered.warning(&self.state.clock_file().display().to_string()));
+        let mut fixed_ids = std::mem::take(&mut self.fixed_ids).into_iter();
         for draft in drafts {
             let event_type = draft.payload.event_type().as_str();
+            let fixed_id = fixed_ids.next();
             match self.factory.build(&mut locked.clock, moment(), draft.causation_id.as_deref(), draft.payload) {
-                Ok(event) => report.queued.push(event),
+                Ok(mut event) => {
+                    if let Some(id) = fixed_id {
+                        event.event_id = id;
+                    }
+                    report.queued.push(event)
+                }
                 Err(e) => report.warnings.push(format!("{event_type} event not queued: {e}")),
             }
         }
@@ -204,33 +212,21 @@ impl Emitter {
             return Ok(None);
         }
         let now = now_ms();
-        let outcome = queue.append(&report.queued, locked.clock.value(), (now / 1000) as i64, QUEUE_CAP)?;
-        report.queued.truncate(outcome.queued);
+        let admission = queue.append(&report.queued, locked.clock.value(), (now / 1000) as i64, QUEUE_CAP)?;
+        report.queued.truncate(admission.accepted);
         // The events are safe from here on: a clock file that cannot be written is only a warning,
         // since the queue's record of the clock covers it.
         if let Err(e) = locked.save(&self.state, &self.factory.identity().node_id, now) {
             report.warnings.push(format!(
                 "{} event(s) queued, but the clock file was not updated ({e:#}); the next command continues from the queue's record",
-                outcome.queued
+                admission.accepted
             ));
         }
-        Ok(Some(outcome))
+        Ok(Some(admission))
     }
 
     fn print_offline_indicator(&self, queued: usize) {
-        use spec_kitty_core::sync::ConnectionState;
-        let line = match (self.logged_in, crate::daemon::reported_state(&self.state)) {
-            (false, _) => format!("[Offline] {queued} event(s) queued (not logged in; events wait in the queue)"),
-            (true, Some(ConnectionState::Connected)) => {
-                format!("[Connected] {queued} event(s) queued; the sync daemon sends them now")
-            }
-            (true, Some(state)) => {
-                format!("[{state}] {queued} event(s) queued; the sync daemon sends them when it can")
-            }
-            (true, None) => {
-                format!("[Offline] {queued} event(s) queued (no sync daemon: `spec-kitty sync now` or `sync start`)")
-            }
-        };
-        crate::errln!("{line}");
+        let facts = SyncFacts { logged_in: self.logged_in, daemon: crate::daemon::reported_state(&self.state) };
+        crate::errln!("{}", queued_notice(queued, &facts));
     }
 }

@@ -3,6 +3,7 @@
 use anyhow::{Context, Result, anyhow};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 use spec_kitty_core::Event;
+use spec_kitty_core::sync::queue_policy::{Admission, HELD_TEAM, TEAM_JSON_PATH, admit};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -40,6 +41,10 @@ pub fn busy_timeout() -> Duration {
     crate::file_lock::wait_from_env(BUSY_TIMEOUT_ENV, DEFAULT_BUSY_TIMEOUT)
 }
 
+/// The rows whose envelope waits for a login, as the core's [`spec_kitty_core::sync::is_held`] decides:
+/// its team at `?1` ([`TEAM_JSON_PATH`]) is `?2` ([`HELD_TEAM`]).
+pub(crate) const HELD_ROWS: &str = "json_valid(data) AND json_extract(data, ?1) = ?2";
+
 /// The columns of the contract's `queue` table, which a file of ours always has.
 const QUEUE_COLUMNS: [&str; 6] = ["id", "event_id", "event_type", "data", "timestamp", "retry_count"];
 const OUR_TABLES: [&str; 4] = ["queue", "dead_letter", "meta", "sqlite_sequence"];
@@ -47,14 +52,6 @@ const OUR_TABLES: [&str; 4] = ["queue", "dead_letter", "meta", "sqlite_sequence"
 pub struct OfflineQueue {
     conn: Connection,
     path: PathBuf,
-}
-
-/// What one append did: how many events went in, how many the cap refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct AppendOutcome {
-    pub queued: usize,
-    pub refused: usize,
-    pub queue_len: usize,
 }
 
 pub struct QueueSummary {
@@ -145,15 +142,9 @@ impl OfflineQueue {
         Ok(self.meta("lamport_clock")?.unwrap_or(0).max(0) as u64)
     }
 
-    /// Appends events oldest first in one transaction, up to `cap` rows in the queue; the rest are
-    /// refused and counted.
-    pub fn append(
-        &mut self,
-        events: &[Event],
-        clock_value: u64,
-        enqueued_at: i64,
-        cap: usize,
-    ) -> Result<AppendOutcome> {
+    /// Appends events oldest first in one transaction, as many as the core admits under `cap` given
+    /// the queue's length inside that transaction; the rest are refused and counted.
+    pub fn append(&mut self, events: &[Event], clock_value: u64, enqueued_at: i64, cap: usize) -> Result<Admission> {
         let path = self.path.clone();
         self.append_in_transaction(events, clock_value, enqueued_at, cap).map_err(|e| describe(&path, e))
     }
@@ -164,33 +155,31 @@ impl OfflineQueue {
         clock_value: u64,
         enqueued_at: i64,
         cap: usize,
-    ) -> rusqlite::Result<AppendOutcome> {
+    ) -> rusqlite::Result<Admission> {
         // IMMEDIATE: take the write lock first, waiting up to the busy timeout. A deferred
         // transaction that reads and then writes gets SQLITE_BUSY at once, without waiting, when
         // another connection holds the write lock.
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let len: i64 = tx.query_row("SELECT COUNT(*) FROM queue", [], |row| row.get(0))?;
-        let room = cap.saturating_sub(len as usize);
-        let queued = events.len().min(room);
+        let admission = admit(len.max(0) as usize, events.len(), cap);
         {
             let mut insert = tx.prepare_cached(
                 "INSERT OR IGNORE INTO queue (event_id, event_type, data, timestamp) VALUES (?1, ?2, ?3, ?4)",
             )?;
-            for event in &events[..queued] {
+            for event in &events[..admission.accepted] {
                 insert.execute(params![event.event_id, event.event_type().as_str(), event.to_json(), enqueued_at])?;
             }
         }
-        let refused = events.len() - queued;
         upsert_max(&tx, "lamport_clock", clock_value as i64)?;
-        if refused > 0 {
+        if admission.refused > 0 {
             tx.execute(
                 "INSERT INTO meta (key, value) VALUES ('refused_total', ?1)
                  ON CONFLICT(key) DO UPDATE SET value = value + ?1",
-                [refused as i64],
+                [admission.refused as i64],
             )?;
         }
         tx.commit()?;
-        Ok(AppendOutcome { queued, refused, queue_len: len as usize + queued })
+        Ok(admission)
     }
 
     /// The queued envelopes, oldest first, exactly as they will be sent.
@@ -213,16 +202,18 @@ impl OfflineQueue {
     }
 
     pub fn summary(&self) -> Result<QueueSummary> {
-        let count = |sql: &str| -> Result<usize> {
+        let count_where = |sql: &str, params: &[&dyn rusqlite::ToSql]| -> Result<usize> {
             let value =
-                self.conn.query_row(sql, [], |row| row.get::<_, i64>(0)).map_err(|e| describe(&self.path, e))?;
+                self.conn.query_row(sql, params, |row| row.get::<_, i64>(0)).map_err(|e| describe(&self.path, e))?;
             Ok(value as usize)
         };
+        let count = |sql: &str| count_where(sql, &[]);
         Ok(QueueSummary {
             len: count("SELECT COUNT(*) FROM queue")?,
             // A row that is not JSON (written by hand or by another tool) is counted, not fatal.
-            held_for_login: count(
-                "SELECT COUNT(*) FROM queue WHERE json_valid(data) AND json_extract(data, '$.team_slug') = 'local'",
+            held_for_login: count_where(
+                &format!("SELECT COUNT(*) FROM queue WHERE {HELD_ROWS}"),
+                &[&TEAM_JSON_PATH, &HELD_TEAM],
             )?,
             dead_letters: count("SELECT COUNT(*) FROM dead_letter")?,
             refused_total: self.meta("refused_total")?.unwrap_or(0).max(0) as u64,
@@ -325,8 +316,49 @@ fn one_line(error: &rusqlite::Error) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+    use spec_kitty_core::{EventFactory, Identity, LamportClock, Moment, NodeId, Payload, WpId};
+
+    /// `count` valid events of `team`, with clock values after `clock`.
+    pub(crate) fn events(team: &str, count: usize, clock: &mut LamportClock) -> Vec<Event> {
+        let mut factory = EventFactory::new(Identity {
+            node_id: NodeId::from_host_and_user("host", "user"),
+            team_slug: team.into(),
+            project: None,
+        });
+        (0..count)
+            .map(|i| {
+                let wp: WpId = "WP01".parse().unwrap();
+                let payload = Payload::HistoryAdded(spec_kitty_core::events::HistoryAdded::note(wp, format!("n{i}")));
+                // A millisecond per clock value: events of separate calls never share an id.
+                let at = Moment { unix_ms: 1_770_202_123_456 + clock.value(), entropy: i as u128 };
+                factory.build(clock, at, None, payload).unwrap()
+            })
+            .collect()
+    }
+
+    pub(crate) fn new_queue() -> (tempfile::TempDir, OfflineQueue) {
+        let dir = tempfile::tempdir().unwrap();
+        let queue = OfflineQueue::open(&dir.path().join("queue.db"), Duration::from_secs(1)).unwrap();
+        (dir, queue)
+    }
+
+    #[test]
+    fn an_append_fills_the_queue_to_its_cap_and_counts_the_rest_as_refused() {
+        let (_dir, mut queue) = new_queue();
+        let mut clock = LamportClock::default();
+        let first = queue.append(&events("acme", 2, &mut clock), clock.value(), 1, 3).unwrap();
+        assert_eq!((first.accepted, first.refused), (2, 0));
+        let batch = events("acme", 3, &mut clock);
+        let second = queue.append(&batch, clock.value(), 2, 3).unwrap();
+        assert_eq!((second.accepted, second.refused), (1, 2), "the cap's last place taken, the rest refused");
+        let summary = queue.summary().unwrap();
+        assert_eq!((summary.len, summary.refused_total), (3, 2));
+        let stored = queue.oldest_first(10).unwrap();
+        assert!(stored[2].contains(&batch[0].event_id), "the oldest of the emission went in: {stored:?}");
+        assert_eq!(queue.clock_high_water().unwrap(), clock.value(), "refused events still advance the record");
+    }
 
     #[test]
     fn a_read_only_queue_opens_under_a_path_with_non_ascii_and_reserved_characters() {

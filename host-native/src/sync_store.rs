@@ -1,10 +1,11 @@
 //! The offline queue as the core's sync engine sees it ([`QueueStore`]), plus what `sync` commands
 //! read and change beside draining: dead letters, the team of events held for a login, the last sync.
 
-use crate::queue::OfflineQueue;
+use crate::queue::{HELD_ROWS, OfflineQueue};
 use rusqlite::params;
 use spec_kitty_core::sync::EventFailure;
 use spec_kitty_core::sync::drain::{QueueStore, QueuedEvent};
+use spec_kitty_core::sync::queue_policy::{HELD_TEAM, TEAM_JSON_PATH};
 
 /// A dead-lettered event with the hub's reason.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -130,13 +131,13 @@ impl QueueStore for OfflineQueue {
 }
 
 impl OfflineQueue {
-    /// Events queued before the first login carry team `local`; they go to the hub under the team of
-    /// the login, and only that field changes (json_set edits the value in place, keeping key order).
+    /// Events queued before the first login are held (the core's [`spec_kitty_core::sync::is_held`]);
+    /// they go to the hub under the team of the login, and only that field changes (json_set edits the
+    /// value in place, keeping key order).
     pub fn adopt_held_events(&mut self, team: &str) -> anyhow::Result<usize> {
         let changed = self.conn().execute(
-            "UPDATE queue SET data = json_set(data, '$.team_slug', ?1)
-             WHERE json_valid(data) AND json_extract(data, '$.team_slug') = 'local'",
-            [team],
+            &format!("UPDATE queue SET data = json_set(data, ?1, ?3) WHERE {HELD_ROWS}"),
+            params![TEAM_JSON_PATH, HELD_TEAM, team],
         )?;
         Ok(changed)
     }
@@ -183,5 +184,46 @@ impl OfflineQueue {
         }
         tx.commit()?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::queue::tests::{events, new_queue};
+    use spec_kitty_core::LamportClock;
+    use spec_kitty_core::sync::queue_policy::{HELD_TEAM, is_held};
+
+    #[test]
+    fn held_rows_are_the_ones_the_core_calls_held_and_a_login_adopts_only_those() {
+        let (_dir, mut queue) = new_queue();
+        let mut clock = LamportClock::default();
+        let mut batch = events(HELD_TEAM, 3, &mut clock);
+        batch.extend(events("acme", 2, &mut clock));
+        queue.append(&batch, clock.value(), 1, 100).unwrap();
+        queue
+            .conn()
+            .execute(
+                "INSERT INTO queue (event_id, event_type, data, timestamp) VALUES ('odd', 'HistoryAdded', 'not json', 2)",
+                [],
+            )
+            .unwrap();
+        let held_by_core = |queue: &crate::queue::OfflineQueue| {
+            let rows = queue.oldest_first(100).unwrap();
+            rows.iter().filter_map(|row| serde_json::from_str(row).ok()).filter(is_held).count()
+        };
+        assert_eq!(held_by_core(&queue), 3);
+        assert_eq!(queue.summary().unwrap().held_for_login, 3);
+
+        assert_eq!(queue.adopt_held_events("beta").unwrap(), 3);
+        assert_eq!(queue.summary().unwrap().held_for_login, 0);
+        assert_eq!(held_by_core(&queue), 0);
+        let rows = queue.oldest_first(100).unwrap();
+        let teams: Vec<String> = rows[..5]
+            .iter()
+            .map(|row| serde_json::from_str::<serde_json::Value>(row).unwrap()["team_slug"].as_str().unwrap().into())
+            .collect();
+        assert_eq!(teams, ["beta", "beta", "beta", "acme", "acme"]);
+        assert_eq!(rows[0], batch[0].to_json().replace("\"team_slug\":\"local\"", "\"team_slug\":\"beta\""));
+        assert_eq!(rows[5], "not json");
     }
 }

@@ -7,8 +7,8 @@ use crate::queue::OfflineQueue;
 use crate::state::StateDir;
 use anyhow::{Result, bail};
 use serde_json::{Value, json};
-use spec_kitty_core::sync::connection::ConnectionState;
 use spec_kitty_core::sync::drain::{DrainConfig, DrainProgress, DrainReport, DrainStop, drain};
+use spec_kitty_core::sync::shown_state::{SyncFacts, shown_connection};
 use spec_kitty_core::time::rfc3339_seconds;
 
 pub fn status() -> Result<Report> {
@@ -16,8 +16,9 @@ pub fn status() -> Result<Report> {
     let session = credentials::read_session(&state);
     let queue = OfflineQueue::open_for_reading(&state.queue_db())?;
     let summary = queue.as_ref().map(OfflineQueue::summary).transpose()?;
-    // The daemon holds the live connection and says its state; without one, nothing is connected.
-    let connection = crate::daemon::reported_state(&state).unwrap_or(ConnectionState::Offline);
+    // The daemon holds the live connection and reports its state; the core picks what to show.
+    let connection =
+        shown_connection(&SyncFacts { logged_in: session.is_some(), daemon: crate::daemon::reported_state(&state) });
     let server = credentials::read(&state).ok().flatten().map(|c| c.server.url);
     let seconds = |s: Option<i64>| s.map(|s| rfc3339_seconds(s.max(0) as u64 * 1000));
     let (len, held, dead, refused, oldest, last_sync, last_count) = match &summary {
