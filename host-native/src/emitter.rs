@@ -105,7 +105,15 @@ impl Emitter {
         let session = credentials::read_session(&state);
         let team_slug = team_for_new_events(session.as_ref().map(|s| s.team_slug.as_str())).to_string();
         let factory = EventFactory::new(Identity { node_id: local_node_id(), team_slug, project });
-        Emitter { state, factory, logged_in: session.is_some(), queue: None, clock_lock: None, quiet: false, fixed_ids: Vec::new() }
+        Emitter {
+            state,
+            factory,
+            logged_in: session.is_some(),
+            queue: None,
+            clock_lock: None,
+            quiet: false,
+            fixed_ids: Vec::new(),
+        }
     }
 
     pub fn causation_id(&mut self) -> Option<String> {
