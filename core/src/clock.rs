@@ -14,6 +14,13 @@ pub enum ClockError {
     Overflow(u64),
 }
 
+/// The clock file or the clock itself failed: the machine's state, not the input.
+impl crate::error_kind::ErrorKind for ClockError {
+    fn kind(&self) -> crate::events::ErrorType {
+        crate::events::ErrorType::Runtime
+    }
+}
+
 /// A Lamport clock: `tick` for a local event, `receive` when a remote clock value is seen.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LamportClock {

@@ -18,6 +18,16 @@ pub enum IdError {
     UlidOverflow(u64),
 }
 
+/// A malformed id is input; running out of ULIDs within a millisecond is the machine's.
+impl crate::error_kind::ErrorKind for IdError {
+    fn kind(&self) -> crate::events::ErrorType {
+        match self {
+            IdError::UlidOverflow(_) => crate::events::ErrorType::Runtime,
+            _ => crate::events::ErrorType::Validation,
+        }
+    }
+}
+
 /// A work package id, `WP` and two digits (`WP01`).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]

@@ -56,6 +56,13 @@ pub struct Rejection {
     pub error: String,
 }
 
+/// An event refused by its field or its team.
+impl crate::error_kind::ErrorKind for Rejection {
+    fn kind(&self) -> crate::events::ErrorType {
+        crate::events::ErrorType::Validation
+    }
+}
+
 /// Validates `event` in either dialect and applies the team rule for a caller of team `caller_team`.
 pub fn admit_event(mut event: Value, caller_team: &str) -> Result<Admitted, Rejection> {
     let event_id = event.get("event_id").and_then(Value::as_str).map(str::to_string);

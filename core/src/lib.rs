@@ -13,6 +13,7 @@
 
 pub mod board;
 pub mod clock;
+pub mod error_kind;
 pub mod events;
 pub mod ids;
 pub mod ingest;

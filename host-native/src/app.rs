@@ -1,12 +1,15 @@
 //! What every command shares: where it runs, the project, the emitter, and how it reports.
 
 use crate::emitter::{Draft, Emitter};
-use crate::feature::{self, Feature};
+use crate::feature;
 use crate::project::Project;
+use crate::repo_files::RepoFiles;
 use crate::state::StateDir;
 use anyhow::Result;
 use serde_json::Value;
+use spec_kitty_core::error_kind::error_type_of;
 use spec_kitty_core::events::ErrorType;
+use spec_kitty_core::workflow::plans::FeatureFolder;
 use std::path::PathBuf;
 
 pub struct App {
@@ -48,9 +51,11 @@ impl App {
         Project::discover(&self.cwd)
     }
 
-    pub fn load_feature(&self, project: &Project) -> Result<Feature> {
-        let slug = feature::resolve_slug(project, &self.cwd, self.feature.as_deref())?;
-        feature::load(project, &slug)
+    /// The feature this command works on (`--feature`, else the one the branch or folder names,
+    /// else the only one), read through the repository's capability directory.
+    pub fn load_feature(&self, files: &RepoFiles) -> Result<FeatureFolder> {
+        let slug = feature::resolve_slug(files, &self.cwd, self.feature.as_deref())?;
+        feature::load(files, &slug)
     }
 
     /// An emitter for this project, creating its identity in `.kittify/config.yaml` if missing.
@@ -73,31 +78,28 @@ impl App {
         let identity = project.identity().ok().flatten();
         let mut emitter = Emitter::new(StateDir::locate(), identity);
         emitter.quiet = true;
-        let error_type = if is_invalid_input(error) { ErrorType::Validation } else { ErrorType::Runtime };
+        let error_type = error_type(error);
         let message: String = format!("{error:#}").chars().take(2000).collect();
-        emitter.emit(vec![Draft::new(spec_kitty_core::Payload::ErrorLogged(spec_kitty_core::events::ErrorLogged {
-            wp_id: context.wp.clone(),
-            error_type,
-            error_message: message,
-            stack_trace: None,
-            agent_id: context.agent.clone(),
-        }))]);
+        // A failed command has no report to carry the emission's; its warnings are printed already.
+        let _report = emitter.emit(vec![Draft::new(spec_kitty_core::Payload::ErrorLogged(
+            spec_kitty_core::events::ErrorLogged {
+                wp_id: context.wp.clone(),
+                error_type,
+                error_message: message,
+                stack_trace: None,
+                agent_id: context.agent.clone(),
+            },
+        ))]);
     }
 }
 
-fn is_invalid_input(error: &anyhow::Error) -> bool {
-    use spec_kitty_core::workflow::*;
-    error.chain().any(|cause| {
-        cause.is::<InvalidInput>()
-            || cause.is::<TasksError>()
-            || cause.is::<FrontmatterError>()
-            || cause.is::<LaneError>()
-            || cause.is::<GraphError>()
-            || cause.is::<FeatureError>()
-            || cause.is::<FeatureLoadError>()
-            || cause.is::<FeatureMetaError>()
-            || cause.is::<spec_kitty_core::IdError>()
-    })
+/// The error_type of a failed command: the first cause along the chain that knows its own (a
+/// [`InvalidInput`] of this host, or any error of the core through its `ErrorKind`), else `runtime`.
+pub fn error_type(error: &anyhow::Error) -> ErrorType {
+    error
+        .chain()
+        .find_map(|cause| if cause.is::<InvalidInput>() { Some(ErrorType::Validation) } else { error_type_of(cause) })
+        .unwrap_or(ErrorType::Runtime)
 }
 
 pub fn invalid(message: impl Into<String>) -> anyhow::Error {

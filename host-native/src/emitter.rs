@@ -41,6 +41,7 @@ pub struct Emitter {
     fixed_ids: Vec<String>,
 }
 
+#[must_use = "the report says which events were queued and what was lost"]
 #[derive(Debug, Default)]
 pub struct EmitReport {
     pub queued: Vec<Event>,

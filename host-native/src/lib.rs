@@ -19,5 +19,6 @@ pub mod output;
 pub mod project;
 pub mod project_edits;
 pub mod queue;
+pub mod repo_files;
 pub mod state;
 pub mod sync_store;

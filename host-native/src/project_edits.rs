@@ -7,14 +7,14 @@
 //! edits were committed (or explicitly kept, for commands that do not commit).
 
 use crate::git;
-use crate::state::write_atomically;
-use anyhow::{Context, Result, bail};
+use crate::repo_files::{RepoFiles, sibling};
+use anyhow::{Result, bail};
 use std::path::{Path, PathBuf};
 
 pub struct ProjectEdits<'a> {
-    root: &'a Path,
-    /// Each file written, with what it was before the first write.
-    originals: Vec<(PathBuf, Original)>,
+    files: &'a RepoFiles,
+    /// Each file written (relative to the root), with what it was before the first write.
+    originals: Vec<(String, Original)>,
     settled: bool,
 }
 
@@ -24,63 +24,47 @@ enum Original {
     Absent,
     /// A second name (hard link) of the old file: putting it back is a rename, which needs no free
     /// space (a full disk is a common reason for the commit to fail).
-    Linked(PathBuf),
+    Linked(String),
     /// Its bytes, where a hard link could not be made.
     Bytes(Vec<u8>),
 }
 
 impl<'a> ProjectEdits<'a> {
-    pub fn new(root: &'a Path) -> ProjectEdits<'a> {
-        ProjectEdits { root, originals: Vec::new(), settled: false }
+    /// Edits of files inside the repository `files` opens; none can reach outside it.
+    pub fn new(files: &'a RepoFiles) -> ProjectEdits<'a> {
+        ProjectEdits { files, originals: Vec::new(), settled: false }
     }
 
-    /// Writes `contents` to `path` atomically, remembering what was there first. A symbolic link is
-    /// refused: replacing it by a file would change the repository's structure and leave its target stale.
-    pub fn write(&mut self, path: &Path, contents: &[u8]) -> Result<()> {
-        if !self.originals.iter().any(|(written, _)| written == path) {
-            self.check_inside_repository(path)?;
-            let original = match std::fs::symlink_metadata(path) {
+    /// Writes `contents` to `relative` (a path under the root) atomically, remembering what was there
+    /// first. A symbolic link is refused: replacing it by a file would change the repository's
+    /// structure and leave its target stale.
+    pub fn write(&mut self, relative: &str, contents: &[u8]) -> Result<()> {
+        if !self.originals.iter().any(|(written, _)| written == relative) {
+            let files = self.files;
+            let original = match files.symlink_metadata(relative) {
                 Ok(meta) if meta.file_type().is_symlink() => {
-                    bail!("{} is a symbolic link; spec-kitty rewrites only regular files", path.display())
+                    bail!("{} is a symbolic link; spec-kitty rewrites only regular files", files.label(relative))
                 }
                 Ok(_) => {
-                    let backup = backup_name(path);
-                    let _ = std::fs::remove_file(&backup);
-                    match std::fs::hard_link(path, &backup) {
+                    let backup = backup_name(relative);
+                    let _ = files.remove_file(&backup);
+                    match files.hard_link(relative, &backup) {
                         Ok(()) => Original::Linked(backup),
-                        Err(_) => Original::Bytes(
-                            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?,
-                        ),
+                        Err(_) => Original::Bytes(files.read_bytes(relative)?),
                     }
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => Original::Absent,
-                Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+                // A folder on the way that leads outside: said by the read, naming the link.
+                Err(_) => Original::Bytes(files.read_bytes(relative)?),
             };
-            self.originals.push((path.to_path_buf(), original));
+            self.originals.push((relative.to_string(), original));
         }
-        write_atomically(path, contents)
+        self.files.write_atomically(relative, contents)
     }
 
-    /// Refuses a file whose folder lies outside the repository through a symbolic link (a cloned
-    /// repository whose `tasks` is a link elsewhere): the edit would land outside, and git would not
-    /// commit it.
-    fn check_inside_repository(&self, path: &Path) -> Result<()> {
-        let folder = path.parent().unwrap_or(self.root);
-        let (Ok(real_folder), Ok(real_root)) = (folder.canonicalize(), self.root.canonicalize()) else {
-            return Ok(()); // a missing folder fails at the write, with its own message
-        };
-        if !real_folder.starts_with(&real_root) {
-            bail!(
-                "{} leads outside the repository (to {}) through a symbolic link; spec-kitty edits only files inside it",
-                folder.display(),
-                real_folder.display()
-            );
-        }
-        Ok(())
-    }
-
+    /// The files written, as paths outside the capability (for git and reports).
     pub fn paths(&self) -> Vec<PathBuf> {
-        self.originals.iter().map(|(path, _)| path.clone()).collect()
+        self.originals.iter().map(|(path, _)| self.files.path(path)).collect()
     }
 
     /// Commits the files written; when that fails they are put back as they were and the error is
@@ -88,7 +72,7 @@ impl<'a> ProjectEdits<'a> {
     pub fn commit(mut self, message: &str) -> Result<bool> {
         let paths = self.paths();
         let refs: Vec<&Path> = paths.iter().map(PathBuf::as_path).collect();
-        let committed = match git::commit_paths(self.root, &refs, message) {
+        let committed = match git::commit_paths(self.files.root(), &refs, message) {
             Ok(committed) => committed,
             // git can fail after the commit was made (a post-commit hook, a signal): when HEAD already
             // holds exactly what was written, the change is committed and must not be reverted.
@@ -111,14 +95,14 @@ impl<'a> ProjectEdits<'a> {
         let rendered: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
         let mut diff = vec!["diff", "--quiet", "HEAD", "--"];
         diff.extend(rendered.iter().map(String::as_str));
-        git::run(self.root, &diff).is_ok()
+        git::run(self.files.root(), &diff).is_ok()
     }
 
     fn settle(&mut self) {
         self.settled = true;
         for (_, original) in &self.originals {
             if let Original::Linked(backup) = original {
-                let _ = std::fs::remove_file(backup);
+                let _ = self.files.remove_file(backup);
             }
         }
     }
@@ -126,18 +110,18 @@ impl<'a> ProjectEdits<'a> {
     fn roll_back(&self) {
         for (path, original) in self.originals.iter().rev() {
             let _ = match original {
-                Original::Linked(backup) => std::fs::rename(backup, path).map_err(Into::into),
-                Original::Bytes(bytes) => write_atomically(path, bytes),
-                Original::Absent => std::fs::remove_file(path).map_err(Into::into),
+                Original::Linked(backup) => self.files.rename(backup, path).map_err(Into::into),
+                Original::Bytes(bytes) => self.files.write_atomically(path, bytes),
+                Original::Absent => self.files.remove_file(path).map_err(Into::into),
             };
         }
         // A failed commit may have staged the new contents already; unstage them (best effort: the
         // index may be locked, which is often why the commit failed).
-        let rendered: Vec<String> = self.originals.iter().map(|(path, _)| path.display().to_string()).collect();
+        let rendered: Vec<String> = self.paths().iter().map(|path| path.display().to_string()).collect();
         if !rendered.is_empty() {
             let mut reset = vec!["reset", "--quiet", "--"];
             reset.extend(rendered.iter().map(String::as_str));
-            let _ = git::run(self.root, &reset);
+            let _ = git::run(self.files.root(), &reset);
         }
     }
 }
@@ -150,9 +134,8 @@ impl Drop for ProjectEdits<'_> {
     }
 }
 
-/// `.{name}.{pid}.orig.tmp` beside the file: a temp name, so a killed command's backup is swept by
+/// `.{name}.orig.{pid}.tmp` beside the file: a temp name, so a killed command's backup is swept by
 /// the next one like any other temp file.
-fn backup_name(path: &Path) -> PathBuf {
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
-    path.with_file_name(format!(".{name}.orig.{}.tmp", std::process::id()))
+fn backup_name(relative: &str) -> String {
+    sibling(relative, &format!("orig.{}.tmp", std::process::id()))
 }

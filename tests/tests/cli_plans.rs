@@ -14,6 +14,7 @@ use common::*;
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::time::Duration;
 
 const GOLDEN: &str = "fixtures/plans/028-flow.json";
 
@@ -173,8 +174,17 @@ fn run_the_028_flow(repo: &TestRepo) -> Value {
             // Real work on WP01's branch; WP05's and WP06's branches have none.
             commit_work(repo, "WP01", "factory.rs");
         }
+        let before = repo.events().len();
         let run = repo.run(step);
-        let stdout: Value = serde_json::from_str(&run.stdout).unwrap_or(Value::String(run.stdout.clone()));
+        let mut stdout: Value = serde_json::from_str(&run.stdout).unwrap_or(Value::String(run.stdout.clone()));
+        // Each report names the events it queued (new with the plans: kept out of the comparison).
+        if let Some(emitted) = stdout.as_object_mut().and_then(|report| report.remove("emitted")) {
+            let queued: Vec<Value> = events_since(repo, before).iter().map(|e| e["event_id"].clone()).collect();
+            assert_eq!(emitted["queued"], Value::Array(queued), "`{}` reports the events it queued", step.join(" "));
+            assert_eq!(emitted["warnings"], json!([]), "`{}`", step.join(" "));
+        } else if run.code == Some(0) {
+            assert!(std::env::var_os("SPEC_KITTY_BLESS").is_some(), "`{}` reports no `emitted`", step.join(" "));
+        }
         runs.push(json!({"args": step.join(" "), "code": run.code, "stdout": stdout, "stderr": run.stderr}));
     }
     let queue = repo.run(&["sync", "queue", "--json"]).ok().json();
@@ -205,10 +215,11 @@ fn the_028_flow_does_and_queues_exactly_what_it_did_before_the_plans() {
         std::fs::create_dir_all(golden.parent().unwrap()).unwrap();
         std::fs::write(&golden, serde_json::to_string_pretty(&actual).unwrap() + "\n").unwrap();
     }
-    let expected: Value = serde_json::from_str(&std::fs::read_to_string(&golden).unwrap_or_else(|e| {
-        panic!("{}: {e} (SPEC_KITTY_BLESS=1 with a reference build writes it)", golden.display())
-    }))
-    .unwrap();
+    let expected: Value =
+        serde_json::from_str(&std::fs::read_to_string(&golden).unwrap_or_else(|e| {
+            panic!("{}: {e} (SPEC_KITTY_BLESS=1 with a reference build writes it)", golden.display())
+        }))
+        .unwrap();
     for (key, expected_part) in expected.as_object().unwrap() {
         if key == "runs" {
             for (index, expected_run) in expected_part.as_array().unwrap().iter().enumerate() {
@@ -218,4 +229,148 @@ fn the_028_flow_does_and_queues_exactly_what_it_did_before_the_plans() {
         assert_eq!(&actual[key], expected_part, "`{key}` differs from {}", golden.display());
     }
     assert_eq!(actual, expected);
+}
+
+/// A file outside the repository, beside it in the test's temp folder.
+fn outside(repo: &TestRepo, name: &str) -> std::path::PathBuf {
+    repo.root.parent().unwrap().join(name)
+}
+
+#[track_caller]
+fn assert_refused_naming(run: &Run, needles: &[&str]) {
+    assert_eq!(run.code, Some(1), "{run:#?}");
+    let errors = run.errors();
+    assert_eq!(errors.len(), 1, "one error line: {run:#?}");
+    for needle in needles {
+        assert!(errors[0].contains(needle), "the error names {needle}: {run:#?}");
+    }
+}
+
+/// Issue 11: a WP file that is a link to a file outside the repository is refused, with one line
+/// naming it, whatever the command; the file outside is neither read nor written.
+#[test]
+fn a_wp_file_linking_outside_the_repository_is_refused_and_nothing_outside_is_touched() {
+    use std::os::unix::fs::symlink;
+    let repo = TestRepo::new();
+    let wp02 = repo.wp_path("WP02");
+    let wp02_relative = wp02.strip_prefix(&repo.root).unwrap().to_str().unwrap().to_string();
+    let target = outside(&repo, "WP02-outside.md");
+    std::fs::rename(&wp02, &target).unwrap();
+    let target_bytes = std::fs::read(&target).unwrap();
+    // An absolute link, then a relative one that climbs out.
+    for link in [target.clone(), Path::new("../../../../WP02-outside.md").to_path_buf()] {
+        let _ = std::fs::remove_file(&wp02);
+        symlink(&link, &wp02).unwrap();
+        assert_eq!(std::fs::read(&wp02).unwrap(), target_bytes, "the link leads to {}", target.display());
+        let before = repo.events().len();
+        for args in [
+            &["agent", "tasks", "add-history", "WP02", "--note", "through a link"][..],
+            &["agent", "tasks", "move-task", "WP02", "--to", "doing"],
+            &["agent", "tasks", "move-task", "WP01", "--to", "doing"],
+            &["implement", "WP02"],
+            &["accept"],
+        ] {
+            let run = repo.run_within(Duration::from_secs(60), &[], args);
+            assert_refused_naming(&run, &[&wp02_relative, "symbolic link", "outside the repository"]);
+        }
+        assert_eq!(std::fs::read(&target).unwrap(), target_bytes, "the file outside was changed");
+        assert!(std::fs::symlink_metadata(&wp02).unwrap().file_type().is_symlink(), "the link stays a link");
+        let events = events_since(&repo, before);
+        assert!(events.iter().all(|e| e["event_type"] == "ErrorLogged"), "only the failures are logged: {events:#?}");
+        assert_eq!(repo.lane("WP01"), "planned", "nothing moved");
+    }
+
+    // A link to a named pipe outside: reading it would block, so a command that returns has not read it.
+    let fifo = outside(&repo, "WP02-pipe.md");
+    let path = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: mkfifo only creates the pipe named by a valid C string.
+    assert_eq!(unsafe { libc::mkfifo(path.as_ptr(), 0o644) }, 0, "mkfifo");
+    std::fs::remove_file(&wp02).unwrap();
+    symlink(&fifo, &wp02).unwrap();
+    let run = repo.run_within(Duration::from_secs(60), &[], &["agent", "tasks", "add-history", "WP01", "--note", "x"]);
+    assert_refused_naming(&run, &[&wp02_relative, "symbolic link"]);
+}
+
+/// Issue 11: a tasks folder that is a link to a folder outside the repository: refused, naming the
+/// link; the files outside stay as they were.
+#[test]
+fn a_tasks_folder_linking_outside_the_repository_is_refused() {
+    let repo = TestRepo::new();
+    let tasks = repo.feature_dir().join("tasks");
+    let elsewhere = outside(&repo, "tasks-elsewhere");
+    std::fs::rename(&tasks, &elsewhere).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, &tasks).unwrap();
+    let snapshot = |dir: &Path| -> Vec<(String, Vec<u8>)> {
+        let mut files: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .map(|p| (p.file_name().unwrap().to_str().unwrap().to_string(), std::fs::read(&p).unwrap()))
+            .collect();
+        files.sort();
+        files
+    };
+    let before = snapshot(&elsewhere);
+    for args in [
+        &["agent", "tasks", "move-task", "WP01", "--to", "doing"][..],
+        &["agent", "tasks", "add-history", "WP01", "--note", "x"],
+        &["agent", "feature", "finalize-tasks"],
+    ] {
+        let run = repo.run_within(Duration::from_secs(60), &[], args);
+        assert_refused_naming(&run, &[&format!("kitty-specs/{FEATURE}/tasks"), "symbolic link"]);
+    }
+    assert_eq!(snapshot(&elsewhere), before, "the folder outside was changed");
+}
+
+/// Issue 11: `--feature` is one folder name under kitty-specs/: `../x` is refused before any path is
+/// made of it, with one line naming it, logged as a validation error.
+#[test]
+fn a_feature_slug_that_climbs_out_of_kitty_specs_is_refused() {
+    let repo = TestRepo::new();
+    // A feature-looking folder beside kitty-specs and one outside the repository.
+    copy_feature(&repo.feature_dir(), &repo.root.join("x"));
+    copy_feature(&repo.feature_dir(), &outside(&repo, "y"));
+    let outside_before = std::fs::read(outside(&repo, "y/tasks.md")).unwrap();
+    for slug in ["../x", "../../y", "/tmp", "."] {
+        let before = repo.events().len();
+        let run = repo.run(&["agent", "tasks", "add-history", "WP01", "--note", "x", "--feature", slug]);
+        assert_refused_naming(&run, &[&format!("--feature `{slug}`")]);
+        let events = events_since(&repo, before);
+        assert_eq!(events.len(), 1, "{events:#?}");
+        assert_eq!(events[0]["payload"]["error_type"], "validation");
+    }
+    assert_eq!(std::fs::read(outside(&repo, "y/tasks.md")).unwrap(), outside_before);
+    assert!(!repo.wp_text("WP01").contains("– x\n"), "the repository's own feature was not edited either");
+}
+
+fn copy_feature(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to.join("tasks")).unwrap();
+    std::fs::copy(from.join("tasks.md"), to.join("tasks.md")).unwrap();
+    for entry in std::fs::read_dir(from.join("tasks")).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), to.join("tasks").join(entry.file_name())).unwrap();
+    }
+}
+
+/// Issue 11 item 3: a core error deep in a command's error chain is logged with its own kind.
+#[test]
+fn errors_of_the_core_are_logged_with_their_own_error_type() {
+    let repo = TestRepo::new();
+    // A WP file whose frontmatter is not YAML: the core's FrontmatterError, under the host's context.
+    let wp03 = repo.wp_path("WP03");
+    std::fs::write(&wp03, "---\nwork_package_id: [\n---\nbody\n").unwrap();
+    let before = repo.events().len();
+    let run = repo.run(&["agent", "tasks", "add-history", "WP01", "--note", "x"]);
+    assert_eq!(run.code, Some(1), "{run:#?}");
+    let events = events_since(&repo, before);
+    assert_eq!(events.len(), 1, "{events:#?}");
+    assert_eq!(events[0]["payload"]["error_type"], "validation", "{events:#?}");
+    // A WP file that cannot be read at all is the machine's failure: runtime.
+    std::fs::remove_file(&wp03).unwrap();
+    std::fs::create_dir(&wp03).unwrap();
+    std::fs::write(repo.wp_path("WP04"), [0xff, 0xfe, 0x00]).unwrap();
+    let before = repo.events().len();
+    let run = repo.run(&["agent", "tasks", "add-history", "WP01", "--note", "x"]);
+    assert_eq!(run.code, Some(1), "{run:#?}");
+    let events = events_since(&repo, before);
+    assert_eq!(events[0]["payload"]["error_type"], "runtime", "{events:#?}");
 }

@@ -127,6 +127,13 @@ pub struct PayloadError {
     pub message: String,
 }
 
+/// A payload field.
+impl crate::error_kind::ErrorKind for PayloadError {
+    fn kind(&self) -> crate::events::ErrorType {
+        crate::events::ErrorType::Validation
+    }
+}
+
 impl PayloadError {
     fn new(path: &serde_path_to_error::Path, inner: &serde_json::Error) -> PayloadError {
         let path = path.to_string();

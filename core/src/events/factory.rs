@@ -20,6 +20,17 @@ pub enum EventError {
     Clock(ClockError),
 }
 
+/// An event that does not validate names a field; a clock that cannot tick is the machine's state.
+impl crate::error_kind::ErrorKind for EventError {
+    fn kind(&self) -> crate::events::ErrorType {
+        match self {
+            EventError::Clock(error) => crate::error_kind::ErrorKind::kind(error),
+            EventError::Causation(error) | EventError::Id(error) => crate::error_kind::ErrorKind::kind(error),
+            EventError::Invalid { .. } => crate::events::ErrorType::Validation,
+        }
+    }
+}
+
 /// The project an event belongs to, from `.kittify/config.yaml`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProjectIdentity {
@@ -34,6 +45,13 @@ pub enum ProjectIdentityError {
     Uuid(String),
     #[error("project.slug is empty")]
     EmptySlug,
+}
+
+/// A value of `.kittify/config.yaml`.
+impl crate::error_kind::ErrorKind for ProjectIdentityError {
+    fn kind(&self) -> crate::events::ErrorType {
+        crate::events::ErrorType::Validation
+    }
 }
 
 impl ProjectIdentity {

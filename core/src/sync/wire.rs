@@ -329,6 +329,13 @@ pub enum FrameError {
     Untyped,
 }
 
+/// A client's frame.
+impl crate::error_kind::ErrorKind for FrameError {
+    fn kind(&self) -> crate::events::ErrorType {
+        crate::events::ErrorType::Validation
+    }
+}
+
 impl ClientFrame {
     /// Reads one text frame.
     pub fn parse(text: &str) -> Result<ClientFrame, FrameError> {

@@ -72,6 +72,13 @@ pub enum FeatureError {
     Graph { slug: String, error: GraphError },
 }
 
+/// A feature folder's files disagree.
+impl crate::error_kind::ErrorKind for FeatureError {
+    fn kind(&self) -> crate::events::ErrorType {
+        crate::events::ErrorType::Validation
+    }
+}
+
 /// Why a feature folder's texts do not make a plan; each message names the file.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FeatureLoadError {
@@ -81,6 +88,13 @@ pub enum FeatureLoadError {
     WpFile(#[from] FrontmatterError),
     #[error(transparent)]
     Feature(#[from] FeatureError),
+}
+
+/// A feature folder's file cannot be read as one.
+impl crate::error_kind::ErrorKind for FeatureLoadError {
+    fn kind(&self) -> crate::events::ErrorType {
+        crate::events::ErrorType::Validation
+    }
 }
 
 /// The WP id a file name starts with (`WP03-some-title.md` gives WP03), as upstream's

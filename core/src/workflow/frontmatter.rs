@@ -57,6 +57,13 @@ pub enum FrontmatterError {
     InvalidField { file: String, line: usize, field: String, problem: String },
 }
 
+/// A WP file's frontmatter.
+impl crate::error_kind::ErrorKind for FrontmatterError {
+    fn kind(&self) -> crate::events::ErrorType {
+        crate::events::ErrorType::Validation
+    }
+}
+
 /// Limits checked before the YAML parser sees the text: serde_yaml refuses deep nesting only after
 /// it has read all of it, which for 100,000 levels takes most of a minute, and a command reads
 /// every WP file of its feature.

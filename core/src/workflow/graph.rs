@@ -27,6 +27,13 @@ pub enum GraphError {
     },
 }
 
+/// The dependencies of a feature.
+impl crate::error_kind::ErrorKind for GraphError {
+    fn kind(&self) -> crate::events::ErrorType {
+        crate::events::ErrorType::Validation
+    }
+}
+
 fn join_path(path: &[WpId]) -> String {
     path.iter().map(WpId::as_str).collect::<Vec<_>>().join(" -> ")
 }

@@ -23,6 +23,13 @@ pub enum LaneError {
     IllegalMove { from: Lane, to: Lane },
 }
 
+/// A lane or a move asked for.
+impl crate::error_kind::ErrorKind for LaneError {
+    fn kind(&self) -> crate::events::ErrorType {
+        crate::events::ErrorType::Validation
+    }
+}
+
 impl Lane {
     pub const ALL: [Lane; 4] = [Lane::Planned, Lane::Doing, Lane::ForReview, Lane::Done];
 

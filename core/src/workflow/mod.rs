@@ -9,6 +9,7 @@ pub mod frontmatter;
 pub mod graph;
 pub mod lane;
 mod markdown;
+pub mod plans;
 pub mod tasks_md;
 
 #[cfg(test)]

@@ -77,6 +77,13 @@ pub enum TasksError {
     },
 }
 
+/// tasks.md, or a subtask asked for.
+impl crate::error_kind::ErrorKind for TasksError {
+    fn kind(&self) -> crate::events::ErrorType {
+        crate::events::ErrorType::Validation
+    }
+}
+
 fn join_path(path: &[WpId]) -> String {
     path.iter().map(WpId::as_str).collect::<Vec<_>>().join(" -> ")
 }

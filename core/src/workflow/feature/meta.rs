@@ -44,6 +44,13 @@ pub enum FeatureMetaError {
     InvalidField { file: String, field: &'static str, expected: &'static str, found: String },
 }
 
+/// A meta.json field.
+impl crate::error_kind::ErrorKind for FeatureMetaError {
+    fn kind(&self) -> crate::events::ErrorType {
+        crate::events::ErrorType::Validation
+    }
+}
+
 /// The typed string fields, in the order a new meta.json lists them.
 const STRING_FIELDS: [&str; 6] =
     ["feature_number", "slug", "mission_slug", "friendly_name", "target_branch", "created_at"];
