@@ -17,6 +17,7 @@ pub mod error_kind;
 pub mod events;
 pub mod ids;
 pub mod ingest;
+pub mod orchestrate;
 pub mod sync;
 pub mod team_board;
 pub mod time;

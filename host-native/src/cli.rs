@@ -53,6 +53,8 @@ pub enum Command {
         #[command(subcommand)]
         command: AuthCommand,
     },
+    /// Run agents on a feature's work packages in dependency order: implement, review, done.
+    Orchestrate(OrchestrateArgs),
     /// Run the whole workflow on an embedded example feature in a temporary repository.
     Demo {
         /// Keep the demo repository and state folder instead of deleting them.
@@ -71,6 +73,62 @@ pub enum AgentCommand {
         #[command(subcommand)]
         command: TasksCommand,
     },
+    /// The agents `orchestrate` runs (.kittify/agents.yaml).
+    Config {
+        #[command(subcommand)]
+        command: AgentConfigCommand,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum AgentConfigCommand {
+    /// Write a commented starter .kittify/agents.yaml listing the agent CLIs found on PATH.
+    Init {
+        /// Overwrite an existing agents.yaml.
+        #[arg(long)]
+        force: bool,
+        #[command(flatten)]
+        common: Common,
+    },
+}
+
+/// `orchestrate`: one mode at a time (a run, --status, --resume, --abort, --skip).
+#[derive(Args, Clone, Default)]
+#[command(group(clap::ArgGroup::new("mode").args(["status", "resume", "abort", "skip", "dry_run"]).multiple(false)))]
+pub struct OrchestrateArgs {
+    /// The feature (e.g. 028-cli-event-emission-sync); default: from the branch, the folder, or the only one.
+    #[arg(long, short = 'f')]
+    pub feature: Option<String>,
+    /// The implementing agent (an id of .kittify/agents.yaml), instead of defaults.implementation.
+    #[arg(long, value_name = "ID", conflicts_with_all = ["status", "abort", "skip"])]
+    pub impl_agent: Option<String>,
+    /// The reviewing agent (never the implementer), instead of defaults.review.
+    #[arg(long, value_name = "ID", conflicts_with_all = ["status", "abort", "skip"])]
+    pub review_agent: Option<String>,
+    /// Work packages in progress at once (default: global_concurrency of agents.yaml).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..), conflicts_with_all = ["status", "abort", "skip"])]
+    pub max_parallel: Option<u32>,
+    /// Print the waves of work packages and who would run them; run nothing, emit nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print one JSON document on stdout and nothing else there.
+    #[arg(long)]
+    pub json: bool,
+    /// Show the saved run (at any time, also while it runs).
+    #[arg(long)]
+    pub status: bool,
+    /// Continue a stopped, failed or killed run.
+    #[arg(long)]
+    pub resume: bool,
+    /// Abandon the run (stopping it if it is active).
+    #[arg(long)]
+    pub abort: bool,
+    /// With --abort: also remove the run's worktrees (their branches stay).
+    #[arg(long, requires = "abort")]
+    pub cleanup: bool,
+    /// Let the dependents of a work package go on without it (then --resume).
+    #[arg(long, value_name = "WP")]
+    pub skip: Option<String>,
 }
 
 #[derive(Subcommand)]

@@ -15,6 +15,7 @@ pub mod git;
 pub mod hub_client;
 pub mod hub_session;
 pub mod live;
+pub mod orchestrate;
 pub mod output;
 pub mod project;
 pub mod project_edits;

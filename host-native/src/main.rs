@@ -4,7 +4,7 @@ use clap::Parser;
 use clap::error::ErrorKind;
 use spec_kitty::app::{App, FailureContext, Report};
 use spec_kitty::cli::{
-    AgentCommand, AuthCommand, Cli, Command, Common, FeatureCommand, SubtaskStatus, SyncCommand, TasksCommand,
+    AgentCommand, AgentConfigCommand, AuthCommand, Cli, Command, Common, FeatureCommand, SubtaskStatus, SyncCommand, TasksCommand,
 };
 use spec_kitty::commands;
 use std::process::ExitCode;
@@ -29,6 +29,11 @@ fn main() -> ExitCode {
         Command::Agent { command: AgentCommand::Feature { command: FeatureCommand::FinalizeTasks(c) } } => {
             (c.clone(), true, commands::lifecycle::finalize_tasks(&app(c)))
         }
+        Command::Agent { command: AgentCommand::Config { command: AgentConfigCommand::Init { force, common } } } => {
+            (common.clone(), false, commands::orchestrate::config_init(&app(common), *force))
+        }
+        // Its exit code says how the run ended (0 completed, 1 failed or stopped, 2 usage).
+        Command::Orchestrate(args) => return commands::orchestrate::main(args, &cwd),
         Command::Agent { command: AgentCommand::Tasks { command } } => match command {
             TasksCommand::MoveTask { wp, to, agent, note, force, common } => {
                 let args =

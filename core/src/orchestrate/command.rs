@@ -43,6 +43,12 @@ pub enum CommandError {
     PlaceholderInProgram(String),
 }
 
+impl crate::error_kind::ErrorKind for CommandError {
+    fn kind(&self) -> crate::events::ErrorType {
+        crate::events::ErrorType::Validation
+    }
+}
+
 /// The values of one agent run, for the placeholders.
 #[derive(Debug, Clone, Copy)]
 pub struct CommandValues<'a> {

@@ -91,6 +91,12 @@ pub struct ConfigError {
     pub message: String,
 }
 
+impl crate::error_kind::ErrorKind for ConfigError {
+    fn kind(&self) -> crate::events::ErrorType {
+        crate::events::ErrorType::Validation
+    }
+}
+
 impl AgentsConfig {
     /// Parses and checks the text of agents.yaml, called `file` in errors.
     pub fn from_yaml(file: &str, text: &str) -> Result<AgentsConfig, ConfigError> {

@@ -158,6 +158,17 @@ pub enum OrchestrateError {
     Ids(String),
 }
 
+impl crate::error_kind::ErrorKind for OrchestrateError {
+    /// What the user asked for or wrote is wrong (`validation`), except an input the machine did not
+    /// expect or an id it could not make (`runtime`).
+    fn kind(&self) -> crate::events::ErrorType {
+        match self {
+            OrchestrateError::Unexpected(_) | OrchestrateError::Ids(_) => crate::events::ErrorType::Runtime,
+            _ => crate::events::ErrorType::Validation,
+        }
+    }
+}
+
 /// One orchestration run: its state, and the generator of its events' ids.
 #[derive(Debug, Clone)]
 pub struct Orchestration {

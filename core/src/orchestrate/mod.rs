@@ -28,7 +28,7 @@ pub mod verdict;
 pub mod waves;
 
 pub use agents::{KNOWN_AGENTS, KnownAgent, Phase, agent_identity};
-pub use command::{CommandTemplate, CommandValues};
+pub use command::{CommandError, CommandTemplate, CommandValues};
 pub use config::{AGENTS_FILE, AgentsConfig, ConfigError, FallbackStrategy};
 pub use machine::{Action, Input, OrchestrateError, Orchestration, PlannedWork, StartRun};
 pub use prompt::{Feedback, PromptRequest};

@@ -59,6 +59,12 @@ pub enum RosterError {
     NoOtherReviewer { implementer: String },
 }
 
+impl crate::error_kind::ErrorKind for RosterError {
+    fn kind(&self) -> crate::events::ErrorType {
+        crate::events::ErrorType::Validation
+    }
+}
+
 impl Roster {
     /// The run's agents: the chosen agent of each phase, else agents.yaml's `defaults` list for it
     /// (single_agent_mode: only that agent), else every enabled agent with the role, in file order.

@@ -7,5 +7,6 @@ mod demo_hub;
 pub mod facts;
 pub mod init;
 pub mod lifecycle;
+pub mod orchestrate;
 pub mod sync;
 pub mod tasks;

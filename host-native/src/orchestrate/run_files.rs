@@ -1,0 +1,106 @@
+//! Where a run keeps its things: the state file, agents.yaml, logs and prompts under `.kittify/`, and
+//! the lock that says a run is active (in the git folder, like the project lock, so it is never
+//! committed and the kernel drops it when the run dies).
+
+use crate::file_lock;
+use crate::project::Project;
+use anyhow::{Context, Result};
+use spec_kitty_core::orchestrate::{AGENTS_FILE, OrchestrationState, STATE_FILE};
+use std::fs::{File, TryLockError};
+use std::path::{Path, PathBuf};
+
+pub struct RunFiles {
+    pub root: PathBuf,
+    git_dir: PathBuf,
+}
+
+/// Held by the process running an orchestration, for the whole run.
+pub struct RunLock {
+    _file: File,
+}
+
+impl RunFiles {
+    pub fn new(project: &Project) -> RunFiles {
+        RunFiles { root: project.root.clone(), git_dir: project.git_dir.clone() }
+    }
+
+    pub fn state_path(&self) -> PathBuf {
+        self.root.join(STATE_FILE)
+    }
+
+    pub fn agents_path(&self) -> PathBuf {
+        self.root.join(AGENTS_FILE)
+    }
+
+    /// `.kittify/logs/<feature>/`: one log per WP, phase and try, and the run's own messages.
+    pub fn logs_dir(&self, slug: &str) -> PathBuf {
+        self.root.join(".kittify").join("logs").join(slug)
+    }
+
+    /// `.kittify/prompts/<feature>/`: the prompt each try was given.
+    pub fn prompts_dir(&self, slug: &str) -> PathBuf {
+        self.root.join(".kittify").join("prompts").join(slug)
+    }
+
+    /// A path as messages and the state show it: relative to the repository root.
+    pub fn relative(&self, path: &Path) -> String {
+        path.strip_prefix(&self.root).unwrap_or(path).display().to_string()
+    }
+
+    /// The saved run, if there is one.
+    pub fn read_state(&self) -> Result<Option<OrchestrationState>> {
+        let path = self.state_path();
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+        };
+        OrchestrationState::from_json(&path.display().to_string(), &text).map(Some).map_err(anyhow::Error::msg)
+    }
+
+    /// Writes the state atomically (temp file, fsync, rename): a reader, `--status` or a resume after
+    /// kill -9, sees the old state or the new, never half of one.
+    pub fn write_state(&self, state: &OrchestrationState) -> Result<()> {
+        let path = self.state_path();
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        }
+        crate::state::write_atomically(&path, state.to_json().as_bytes())
+    }
+
+    fn lock_path(&self) -> PathBuf {
+        self.git_dir.join("spec-kitty-orchestrate.lock")
+    }
+
+    /// Takes the run lock without waiting; `None` when another process holds it (a run is active).
+    pub fn try_lock(&self) -> Result<Option<RunLock>> {
+        let path = self.lock_path();
+        let file = file_lock::open(&path)?;
+        match file.try_lock() {
+            Ok(()) => Ok(Some(RunLock { _file: file })),
+            Err(TryLockError::WouldBlock) => Ok(None),
+            Err(TryLockError::Error(e)) => Err(e).with_context(|| format!("cannot lock {}", path.display())),
+        }
+    }
+
+    /// Whether a run is active now (without taking the lock for long).
+    pub fn run_is_active(&self) -> bool {
+        matches!(self.try_lock(), Ok(None))
+    }
+
+    /// Keeps the run's files out of `git status` and `git add -A` (in the repository's own exclude
+    /// file, as the worktrees are).
+    pub fn exclude_from_git(&self) {
+        for pattern in [
+            "/.kittify/logs/",
+            "/.kittify/prompts/",
+            "/.kittify/orchestration-state.json",
+            "/.kittify/.orchestration-state.json.*.tmp",
+        ] {
+            if let Err(e) = crate::git::exclude_locally(&self.root, pattern) {
+                crate::errln!("warning: {e:#}");
+                return;
+            }
+        }
+    }
+}
