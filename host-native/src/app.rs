@@ -105,3 +105,21 @@ pub fn error_type(error: &anyhow::Error) -> ErrorType {
 pub fn invalid(message: impl Into<String>) -> anyhow::Error {
     InvalidInput(message.into()).into()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use anyhow::Context;
+    use spec_kitty_core::workflow::plans::PlanError;
+
+    #[test]
+    fn a_failure_is_typed_by_the_first_cause_that_knows_its_kind() {
+        let core = || PlanError::NoWpFile { wp: "WP01".parse().expect("an id"), dir: "kitty-specs/x".into() };
+        let wrapped: anyhow::Error = Err::<(), _>(core()).context("implementing WP01").expect_err("an error");
+        assert_eq!(error_type(&wrapped), ErrorType::Runtime, "the core says runtime, under the host's context");
+        let refused = anyhow::Error::new(PlanError::EmptyNote).context("add-history");
+        assert_eq!(error_type(&refused), ErrorType::Validation);
+        assert_eq!(error_type(&invalid("--to: x")), ErrorType::Validation);
+        assert_eq!(error_type(&anyhow::anyhow!("git failed")), ErrorType::Runtime);
+    }
+}

@@ -94,9 +94,14 @@ impl Project {
         let specs = self.specs_dir();
         let mut dirs = vec![self.root.join(".kittify")];
         if let Ok(features) = std::fs::read_dir(&specs) {
-            for feature in features.flatten() {
-                dirs.push(feature.path().join("tasks"));
-                dirs.push(feature.path());
+            // Only real folders: a link (a cloned repository's) could lead the sweep outside the repository.
+            let real_dir = |path: &Path| std::fs::symlink_metadata(path).is_ok_and(|meta| meta.is_dir());
+            for feature in features.flatten().map(|entry| entry.path()).filter(|path| real_dir(path)) {
+                let tasks = feature.join("tasks");
+                if real_dir(&tasks) {
+                    dirs.push(tasks);
+                }
+                dirs.push(feature);
             }
         }
         for dir in dirs {

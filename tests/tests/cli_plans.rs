@@ -38,7 +38,9 @@ impl Normalizer {
                 let mut out = Map::new();
                 for (key, field) in fields {
                     let normalized = match key.as_str() {
-                        "node_id" | "project_uuid" | "timestamp" | "total_duration" => json!(format!("<{key}>")),
+                        "node_id" | "project_uuid" | "timestamp" | "total_duration" => {
+                            json!(format!("<{key}>"))
+                        }
                         _ => self.value(field),
                     };
                     out.insert(key.clone(), normalized);
@@ -309,6 +311,15 @@ fn a_tasks_folder_linking_outside_the_repository_is_refused() {
         files.sort();
         files
     };
+    // A temp file of a dead process, as the sweep of leftovers would remove inside the repository.
+    let mut child = std::process::Command::new("true").spawn().unwrap();
+    child.wait().unwrap();
+    let wp01 = std::fs::read_dir(&elsewhere)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .find(|n| n.to_str().unwrap().starts_with("WP01"));
+    let leftover = format!(".{}.{}.tmp", wp01.unwrap().to_str().unwrap(), child.id());
+    std::fs::write(elsewhere.join(&leftover), "not ours to sweep").unwrap();
     let before = snapshot(&elsewhere);
     for args in [
         &["agent", "tasks", "move-task", "WP01", "--to", "doing"][..],
@@ -319,6 +330,7 @@ fn a_tasks_folder_linking_outside_the_repository_is_refused() {
         assert_refused_naming(&run, &[&format!("kitty-specs/{FEATURE}/tasks"), "symbolic link"]);
     }
     assert_eq!(snapshot(&elsewhere), before, "the folder outside was changed");
+    assert!(elsewhere.join(&leftover).exists(), "the sweep reached outside the repository");
 }
 
 /// Issue 11: `--feature` is one folder name under kitty-specs/: `../x` is refused before any path is

@@ -230,10 +230,8 @@ proptest! {
         let completed = plan.changes.events.iter().filter(|d| matches!(d.payload, Payload::FeatureCompleted(_))).count();
         prop_assert_eq!(plan.feature_complete, all_done_after);
         prop_assert_eq!(completed, usize::from(all_done_after && accepted_any), "FeatureCompleted once, with the last WP");
-        if let Some(last) = plan.changes.events.last() {
-            if completed == 1 {
-                prop_assert!(matches!(last.payload, Payload::FeatureCompleted(_)), "after the status changes");
-            }
+        if let (Some(last), 1) = (plan.changes.events.last(), completed) {
+            prop_assert!(matches!(last.payload, Payload::FeatureCompleted(_)), "after the status changes");
         }
     }
 
