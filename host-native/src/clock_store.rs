@@ -1,7 +1,7 @@
 //! `clock.json` under a file lock, so that concurrent processes never hand out the same value.
 
 use crate::file_lock;
-use crate::state::{StateDir, remove_leftover_temp_files, write_atomically};
+use crate::state::{StateDir, remove_leftover_temp_files, write_atomically_unsynced};
 use anyhow::Result;
 use spec_kitty_core::clock::{RecoveredClock, StoredClock, recover_clock};
 use spec_kitty_core::{ClockFile, LamportClock, NodeId};
@@ -46,7 +46,9 @@ impl<'a> LockedClock<'a> {
 
     pub fn save(&self, state: &StateDir, node_id: &NodeId, now_ms: u64) -> Result<()> {
         let file = ClockFile::new(self.clock, node_id.clone(), now_ms);
-        write_atomically(&state.clock_file(), file.to_json().as_bytes())
+        // Not synced: the queue's commit records the same value durably, and the recovery rule takes the
+        // higher of the two, so a clock file lost to a power cut never hands out a value twice.
+        write_atomically_unsynced(&state.clock_file(), file.to_json().as_bytes())
     }
 }
 

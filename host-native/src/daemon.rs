@@ -194,9 +194,7 @@ impl InProcessSync {
     /// daemon already sends what the command queues, or there is nowhere to send).
     pub fn start_if_no_daemon() -> Option<InProcessSync> {
         let state = StateDir::locate();
-        if credentials::read(&state).ok().flatten().is_none() {
-            return None;
-        }
+        credentials::read(&state).ok().flatten()?;
         let claim = Claim::take(&state).ok().flatten()?;
         let log = File::options().create(true).append(true).open(log_file(&state)).ok()?;
         let stop = Arc::new(AtomicBool::new(false));

@@ -1,6 +1,7 @@
 //! The offline queue: SQLite in WAL mode, the contract's `queue` table plus a dead-letter table.
 
 use anyhow::{Context, Result, anyhow};
+use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 use spec_kitty_core::Event;
 use spec_kitty_core::sync::queue_policy::{Admission, HELD_TEAM, TEAM_JSON_PATH, admit};
@@ -52,6 +53,9 @@ const OUR_TABLES: [&str; 4] = ["queue", "dead_letter", "meta", "sqlite_sequence"
 pub struct OfflineQueue {
     conn: Connection,
     path: PathBuf,
+    /// The WAL file did not exist when the queue was opened: the first commit creates it, and its
+    /// directory entry must reach the disk with it (see [`OfflineQueue::append`]).
+    wal_is_new: bool,
 }
 
 pub struct QueueSummary {
@@ -70,15 +74,23 @@ impl OfflineQueue {
     /// (not even switched to WAL mode).
     pub fn open(path: &Path, wait: Duration) -> Result<OfflineQueue> {
         let label = path.display();
+        let wal_is_new = !wal_path(path).exists();
         let conn = Connection::open(path).with_context(|| format!("cannot open {label}"))?;
         conn.busy_timeout(wait).with_context(|| format!("cannot configure {label}"))?;
-        refuse_foreign(&conn, path)?;
+        let tables = refuse_foreign(&conn, path)?;
         conn.pragma_update(None, "journal_mode", "WAL").map_err(|e| describe(path, e))?;
-        // FULL: a commit is on disk before the command reports success.
+        // FULL: a commit is on disk before the command reports success. It is the command's one fsync.
         conn.pragma_update(None, "synchronous", "FULL").map_err(|e| describe(path, e))?;
-        conn.execute_batch(SCHEMA).map_err(|e| describe(path, e))?;
+        // No checkpoint when the last connection closes: every command is a short process, and
+        // checkpointing at each exit cost two more fsyncs, then one more for the directory and one for
+        // the WAL's header when the next command made the WAL anew. SQLite still checkpoints once the
+        // WAL passes 1000 pages; a committed transaction is durable in the WAL either way.
+        conn.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true).map_err(|e| describe(path, e))?;
+        if !["queue", "dead_letter", "meta"].iter().all(|ours| tables.iter().any(|t| t == ours)) {
+            conn.execute_batch(SCHEMA).map_err(|e| describe(path, e))?;
+        }
         add_last_error_column(&conn).map_err(|e| describe(path, e))?;
-        Ok(OfflineQueue { conn, path: path.to_path_buf() })
+        Ok(OfflineQueue { conn, path: path.to_path_buf(), wal_is_new })
     }
 
     /// Opens an existing queue read-only; `None` when there is none yet. Works on a read-only state
@@ -113,7 +125,7 @@ impl OfflineQueue {
         if !tables.iter().any(|t| t == "queue") {
             return Ok(None);
         }
-        Ok(Some(OfflineQueue { conn, path: path.to_path_buf() }))
+        Ok(Some(OfflineQueue { conn, path: path.to_path_buf(), wal_is_new: false }))
     }
 
     pub(crate) fn conn(&self) -> &Connection {
@@ -146,7 +158,18 @@ impl OfflineQueue {
     /// the queue's length inside that transaction; the rest are refused and counted.
     pub fn append(&mut self, events: &[Event], clock_value: u64, enqueued_at: i64, cap: usize) -> Result<Admission> {
         let path = self.path.clone();
-        self.append_in_transaction(events, clock_value, enqueued_at, cap).map_err(|e| describe(&path, e))
+        let admission =
+            self.append_in_transaction(events, clock_value, enqueued_at, cap).map_err(|e| describe(&path, e))?;
+        // SQLite is built without its own directory syncs (`SQLITE_DISABLE_DIRSYNC`, .cargo/config.toml): it
+        // would sync the folder at the first commit of every process. The WAL is kept between commands, so
+        // only a commit that created it needs its directory entry synced, once.
+        // The events are committed either way: a folder that cannot be synced is not a reason to say otherwise.
+        if std::mem::take(&mut self.wal_is_new)
+            && let Some(dir) = path.parent()
+        {
+            let _ = std::fs::File::open(dir).and_then(|d| d.sync_all());
+        }
+        Ok(admission)
     }
 
     fn append_in_transaction(
@@ -225,6 +248,12 @@ impl OfflineQueue {
             last_sync_count: self.meta("last_sync_count")?,
         })
     }
+}
+
+fn wal_path(db: &Path) -> PathBuf {
+    let mut name = db.as_os_str().to_owned();
+    name.push("-wal");
+    PathBuf::from(name)
 }
 
 /// The hub's last reason for refusing an event, kept beside the contract's columns (a queue made by an

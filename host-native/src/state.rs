@@ -117,7 +117,23 @@ pub fn password_entry() -> Option<PasswordEntry> {
 /// permissions (an executable or private file stays so).
 pub fn write_atomically(path: &Path, contents: &[u8]) -> Result<()> {
     let permissions = std::fs::metadata(path).ok().map(|meta| meta.permissions());
-    write_via_temp(path, contents, permissions)
+    write_via_temp(path, contents, permissions, Durability::Synced)
+}
+
+/// As [`write_atomically`] without the fsync: for a file that is only a cache of something durable
+/// elsewhere (`clock.json`, whose value the queue also records). A crash or power cut can leave the old
+/// content, or on some file systems an empty file; a reader of such a file must recover, never trust it.
+pub fn write_atomically_unsynced(path: &Path, contents: &[u8]) -> Result<()> {
+    let permissions = std::fs::metadata(path).ok().map(|meta| meta.permissions());
+    write_via_temp(path, contents, permissions, Durability::RenameOnly)
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Durability {
+    /// fsync the new content before the rename: after a power cut the file is the old or the new.
+    Synced,
+    /// Only the rename: readers never see half a file while the machine runs.
+    RenameOnly,
 }
 
 /// Writes a file only its owner can read or write (credentials), atomically: the temp file is created
@@ -127,10 +143,15 @@ pub fn write_private(path: &Path, contents: &[u8]) -> Result<()> {
     let private = Some(std::os::unix::fs::PermissionsExt::from_mode(0o600));
     #[cfg(not(unix))]
     let private = None;
-    write_via_temp(path, contents, private)
+    write_via_temp(path, contents, private, Durability::Synced)
 }
 
-fn write_via_temp(path: &Path, contents: &[u8], permissions: Option<std::fs::Permissions>) -> Result<()> {
+fn write_via_temp(
+    path: &Path,
+    contents: &[u8],
+    permissions: Option<std::fs::Permissions>,
+    durability: Durability,
+) -> Result<()> {
     use std::io::Write;
     let dir = path.parent().unwrap_or_else(|| Path::new("."));
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
@@ -147,7 +168,9 @@ fn write_via_temp(path: &Path, contents: &[u8], permissions: Option<std::fs::Per
             file.set_permissions(permissions)?;
         }
         file.write_all(contents)?;
-        file.sync_all()?;
+        if durability == Durability::Synced {
+            file.sync_all()?;
+        }
         std::fs::rename(&temp, path)
     })();
     if result.is_err() {

@@ -36,6 +36,9 @@ CREATE INDEX IF NOT EXISTS events_by_team ON events(team_slug, seq);
 pub struct SqliteStore {
     writer: Mutex<Connection>,
     reader: Mutex<Connection>,
+    /// The folder of `hub.db`, synced once after the first write (see [`SqliteStore::write`]).
+    folder: std::path::PathBuf,
+    folder_synced: std::sync::atomic::AtomicBool,
 }
 
 fn database(error: rusqlite::Error) -> StoreError {
@@ -57,12 +60,28 @@ impl SqliteStore {
         let writer = open_connection(path)?;
         writer.execute_batch(SCHEMA).map_err(database)?;
         let reader = open_connection(path)?;
-        Ok(SqliteStore { writer: Mutex::new(writer), reader: Mutex::new(reader) })
+        let folder = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        Ok(SqliteStore {
+            writer: Mutex::new(writer),
+            reader: Mutex::new(reader),
+            folder,
+            folder_synced: std::sync::atomic::AtomicBool::new(false),
+        })
     }
 
     fn write<T>(&self, work: impl FnOnce(&mut Connection) -> rusqlite::Result<T>) -> StoreResult<T> {
         let mut conn = self.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        work(&mut conn).map_err(database)
+        let result = work(&mut conn).map_err(database)?;
+        // SQLite is built without its own folder syncs (SQLITE_DISABLE_DIRSYNC, for the CLI's sake): the
+        // entries of `hub.db` and its WAL reach the disk with the first write, before any answer says
+        // `success`. The WAL stays while the hub runs.
+        if !self.folder_synced.swap(true, std::sync::atomic::Ordering::Relaxed) {
+            let folder = if self.folder.as_os_str().is_empty() { Path::new(".") } else { &self.folder };
+            std::fs::File::open(folder)
+                .and_then(|dir| dir.sync_all())
+                .map_err(|e| StoreError::Database(format!("cannot sync {}: {e}", folder.display())))?;
+        }
+        Ok(result)
     }
 
     fn read<T>(&self, work: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> StoreResult<T> {
