@@ -31,6 +31,9 @@ mod tests;
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use serde::ser::SerializeStruct;
+use serde::{Deserialize, Serialize, Serializer};
+
 use crate::events::Payload;
 
 pub use error::PlanError;
@@ -38,7 +41,12 @@ pub use feature_folder::{FeatureChoice, FeatureFolder, FeatureTexts, check_slug,
 pub use layout::{branch_name, parse_branch_name, worktree_path};
 
 /// What the host reads from the world for every plan that writes: the time and who is at the keyboard.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// Facts and plans have serde forms (snake_case keys, as the wire's) so that a host without Rust
+/// (the npm package, a Node tool previewing a command) hands the same facts in and gets the same
+/// plan out; unknown keys in facts are refused rather than read as "no such fact".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Occasion {
     /// Unix milliseconds now.
     pub now_ms: u64,
@@ -46,8 +54,10 @@ pub struct Occasion {
     pub shell_pid: String,
 }
 
-/// The repository as the host found it before a plan.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// The repository as the host found it before a plan. Every fact may be left out of its serde form:
+/// an absent one is empty (no branches, nothing merged, no worktrees).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct RepositoryFacts {
     /// How messages name the repository (its root's path).
     pub root_label: String,
@@ -70,15 +80,17 @@ impl RepositoryFacts {
 }
 
 /// A file a plan rewrites whole.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FileEdit {
     /// Relative to the repository's root, `/`-separated.
     pub path: String,
     pub text: String,
 }
 
-/// A git operation of a plan, carried out in order before the file edits.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A git operation of a plan, carried out in order before the file edits. Its serde form is tagged
+/// by `kind`: `{"kind": "add_worktree", "path": ..}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum GitStep {
     /// Lists `pattern` in the repository's own `.git/info/exclude` (not the shared .gitignore).
     ExcludeLocally { pattern: String },
@@ -91,7 +103,8 @@ pub enum GitStep {
 }
 
 /// How an event is tied to the others of its command.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Causation {
     /// No causation id.
     Alone,
@@ -107,6 +120,17 @@ pub struct EventDraft {
     pub causation: Causation,
 }
 
+/// `{"event_type", "payload", "causation"}`: a payload alone does not say its type.
+impl Serialize for EventDraft {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut draft = s.serialize_struct("EventDraft", 3)?;
+        draft.serialize_field("event_type", &self.payload.event_type())?;
+        draft.serialize_field("payload", &self.payload)?;
+        draft.serialize_field("causation", &self.causation)?;
+        draft.end()
+    }
+}
+
 impl EventDraft {
     pub fn alone(payload: Payload) -> EventDraft {
         EventDraft { payload, causation: Causation::Alone }
@@ -114,7 +138,7 @@ impl EventDraft {
 }
 
 /// What a command changes, in the order the host carries it out.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Changes {
     /// First, in order; a failure stops the command before any edit.
     pub git_steps: Vec<GitStep>,

@@ -12,6 +12,8 @@
 
 use std::collections::BTreeSet;
 
+use serde::Serialize;
+
 use super::choose_title;
 use crate::events::WpCreated;
 use crate::ids::WpId;
@@ -20,8 +22,8 @@ use crate::workflow::frontmatter::WpFile;
 use crate::workflow::tasks_md::dependency_notes::untaken_mentions;
 use crate::workflow::tasks_md::{TasksError, parse_tasks_md, read_dependencies};
 
-/// finalize-tasks' decisions for one feature folder.
-#[derive(Debug, Clone, PartialEq)]
+/// finalize-tasks' decisions for one feature folder (serialised in a finalize-tasks plan).
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Finalization {
     /// One per readable WP file, in file-name order.
     pub work_packages: Vec<FinalizedWp>,
@@ -31,7 +33,7 @@ pub struct Finalization {
     pub warnings: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FinalizedWp {
     pub id: WpId,
     /// The name the host gave the file (usually its path).

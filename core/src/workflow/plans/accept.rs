@@ -1,6 +1,7 @@
 //! `accept`: the WPs in for_review move to done; the feature is complete with its last WP done,
 //! and then FeatureCompleted follows their status changes.
 
+use serde::Serialize;
 use serde_json::json;
 
 use super::lane_moves::{join, lane_edits, status_changed};
@@ -10,7 +11,7 @@ use crate::ids::WpId;
 use crate::time::{duration_text, parse_rfc3339_ms, rfc3339_seconds};
 use crate::workflow::Lane;
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AcceptPlan {
     /// The WPs accepted now (none: nothing changes).
     pub accepted: Vec<WpId>,

@@ -4,12 +4,14 @@
 //! Upstream's finalize-tasks: the WPs are the WP files, tasks.md only supplies dependencies (see
 //! [`Finalization`]).
 
+use serde::Serialize;
+
 use super::layout::wp_file_path;
 use super::{Causation, Changes, EventDraft, FeatureTexts, FileEdit, PlanError};
 use crate::events::Payload;
 use crate::workflow::Finalization;
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FinalizePlan {
     pub finalization: Finalization,
     /// Why no FeatureCreated is announced (a warning for the user), when none is.

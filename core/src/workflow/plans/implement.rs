@@ -5,6 +5,8 @@
 //! its worktree is not started again; when its move to doing was written but never committed (a run
 //! killed in between), that move is committed and announced now.
 
+use serde::Serialize;
+
 use super::lane_moves::{lane_edits, status_changed};
 use super::layout::{WORKTREES_DIR, worktree_path};
 use super::{Changes, FeatureFolder, GitStep, Occasion, PlanError, RepositoryFacts};
@@ -12,7 +14,7 @@ use crate::ids::WpId;
 use crate::workflow::{Lane, WpFile};
 
 /// What implement will do.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ImplementPlan {
     pub wp: WpId,
     pub branch: String,
@@ -24,7 +26,9 @@ pub struct ImplementPlan {
     pub notes: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Tagged by `kind` in its serde form: `{"kind": "from", "base": "main"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Start {
     /// In doing with its worktree already: nothing to start.
     AlreadyStarted,

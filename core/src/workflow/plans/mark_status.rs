@@ -3,12 +3,14 @@
 
 use std::collections::BTreeMap;
 
+use serde::Serialize;
+
 use super::{Changes, EventDraft, FeatureFolder, FileEdit, PlanError};
 use crate::events::{HistoryAdded, Payload};
 use crate::ids::WpId;
 use crate::workflow::{SubtaskChange, set_subtask_done};
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct MarkStatusPlan {
     /// `done` or `pending`.
     pub status: &'static str,

@@ -5,20 +5,22 @@
 //! dependency order, each branch once); the host carries them out, stops at the first that fails,
 //! gathers the repository's facts again and asks [`moves`] which WPs move.
 
+use serde::Serialize;
+
 use super::lane_moves::{join, lane_edits, status_changed};
 use super::{Changes, FeatureFolder, Occasion, PlanError, RepositoryFacts};
 use crate::ids::WpId;
 use crate::workflow::Lane;
 
 /// The merges to carry out, in order.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct MergePlan {
     pub target: String,
     pub merges: Vec<BranchMerge>,
 }
 
 /// `git merge --no-ff --no-edit -m message branch` into the target.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct BranchMerge {
     pub wp: WpId,
     pub branch: String,
@@ -26,7 +28,7 @@ pub struct BranchMerge {
 }
 
 /// The WPs that move to for_review after the merges, and how.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct MergeMoves {
     pub moved: Vec<WpId>,
     pub changes: Changes,

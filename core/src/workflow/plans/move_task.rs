@@ -1,6 +1,8 @@
 //! `agent tasks move-task WP --to LANE`: one WP to another lane, as the workflow allows (any other
 //! with `force`), with an activity line and its status change announced.
 
+use serde::{Deserialize, Serialize};
+
 use super::implement::uncommitted_move;
 use super::lane_moves::status_changed;
 use super::{Changes, FeatureFolder, FileEdit, GitStep, Occasion, PlanError};
@@ -8,19 +10,23 @@ use crate::ids::WpId;
 use crate::time::rfc3339_seconds;
 use crate::workflow::{Lane, activity_line};
 
-/// What was asked.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What was asked. In its serde form only `wp` and `to` are required.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct MoveRequest {
     pub wp: WpId,
     pub to: Lane,
     /// The agent making the move (recorded in the file and the event); the user when none.
+    #[serde(default)]
     pub agent: Option<String>,
     /// The activity line's note; `Moved to {lane}` when none.
+    #[serde(default)]
     pub note: Option<String>,
+    #[serde(default)]
     pub force: bool,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct MoveTaskPlan {
     pub previous: Lane,
     /// The same move was written by an earlier run that was killed before its commit: this one

@@ -327,3 +327,36 @@ fn a_start_interrupted_before_its_commit_is_finished_not_repeated() {
     );
     assert!(plan.changes.edits.is_empty());
 }
+
+/// The serde forms a host without Rust uses: facts read with every repository fact optional and
+/// unknown keys refused; a plan written with tagged git steps and starts, and each event draft
+/// saying its type.
+#[test]
+fn facts_and_plans_have_the_serde_forms_other_hosts_use() {
+    let empty: RepositoryFacts = serde_json::from_str("{}").expect("every repository fact may be left out");
+    assert_eq!(empty, RepositoryFacts::default());
+    let typo = serde_json::from_str::<RepositoryFacts>(r#"{"branchTips": {}}"#).expect_err("an unknown key");
+    assert!(typo.to_string().contains("unknown field `branchTips`"), "{typo}");
+    assert!(serde_json::from_str::<Occasion>(r#"{"now_ms": 1}"#).is_err(), "shell_pid is required");
+    let request: MoveRequest = serde_json::from_str(r#"{"wp": "WP01", "to": "doing"}"#).expect("wp and to suffice");
+    assert_eq!(request, MoveRequest { wp: id(0), to: Lane::Doing, agent: None, note: None, force: false });
+
+    let world = vec![WpWorld { lane: Lane::Planned, dependencies: vec![], branch: None, worktree: false }];
+    let facts = repository(&world);
+    let read_back: RepositoryFacts =
+        serde_json::from_value(serde_json::to_value(&facts).expect("facts serialise")).expect("and read back");
+    assert_eq!(read_back, facts);
+    let plan = implement::plan(&feature_of(&wp_files(&world)), &id(0), &facts, None, &occasion()).expect("plans");
+    let json = serde_json::to_value(&plan).expect("a plan serialises");
+    assert_eq!(json["start"], serde_json::json!({"kind": "from", "base": "main"}));
+    assert_eq!(
+        json["changes"]["git_steps"][0],
+        serde_json::json!({"kind": "exclude_locally", "pattern": ".worktrees/"})
+    );
+    assert_eq!(json["changes"]["git_steps"][1]["kind"], "add_worktree");
+    assert_eq!(json["changes"]["git_steps"][1]["create_from"], "main");
+    let event = &json["changes"]["events"][0];
+    assert_eq!(event["event_type"], "WPStatusChanged");
+    assert_eq!(event["payload"]["new_status"], "doing");
+    assert_eq!(event["causation"], "alone");
+}
