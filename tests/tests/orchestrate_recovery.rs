@@ -45,6 +45,8 @@ fn kill_at_and_resume(point: usize) {
     let mut command =
         orchestra.repo.command_in(&orchestra.repo.root, &["orchestrate", "--feature", FEATURE, "--max-parallel", "4"]);
     command.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
+    // A process group of its own, so the test can tell when the git commands it started are over.
+    std::os::unix::process::CommandExt::process_group(&mut command, 0);
     let mut child = command.spawn().expect("orchestrate starts");
     let until = Instant::now() + Duration::from_secs(120);
     while queued(&orchestra.repo) < point {
@@ -54,10 +56,12 @@ fn kill_at_and_resume(point: usize) {
     }
     child.kill().expect("kill -9");
     child.wait().unwrap();
-    // A git command the run had started finishes on its own; wait for its lock to go (bounded).
-    let index_lock = orchestra.repo.root.join(".git/index.lock");
+    // A git command the run had started finishes on its own (as after a real crash, before anyone
+    // resumes): wait until the run's process group is empty (bounded).
+    let group = child.id() as libc::pid_t;
     let until = Instant::now() + Duration::from_secs(30);
-    while index_lock.exists() && Instant::now() < until {
+    // SAFETY: signal 0 only asks whether the test's own child's process group still has members.
+    while unsafe { libc::kill(-group, 0) } == 0 && Instant::now() < until {
         std::thread::sleep(Duration::from_millis(20));
     }
     let done_at_kill: BTreeSet<&str> = WPS.iter().copied().filter(|wp| orchestra.repo.lane(wp) == "done").collect();

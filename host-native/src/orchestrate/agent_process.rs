@@ -87,7 +87,8 @@ impl AgentProcess {
             Ok(None) => return None,
             Err(_) => return Some(AgentExit { code: None, last_line: None }),
         };
-        signal_group(self.pid, Signal::Kill);
+        // What it left running in its group is asked to stop too (a git command cleans up its locks).
+        signal_group(self.pid, Signal::Term);
         Some(AgentExit { code: status.code(), last_line: self.read_last_line() })
     }
 
@@ -171,30 +172,45 @@ fn signal_group(pid: u32, signal: Signal) {
 }
 
 /// Stops what a crashed run left of an agent's process group: only when a process of that group still
-/// works inside `worktree` (so a reused process id is never signalled). Linux only; elsewhere the
+/// works inside `worktree` (so a reused process id is never signalled). SIGTERM first, so a git command
+/// among them removes its lock files, then SIGKILL after [`STOP_GRACE`]. Linux only; elsewhere the
 /// agents of a killed run end on their own.
 pub fn stop_leftover_group(pid: u32, worktree: &Path) -> bool {
     #[cfg(target_os = "linux")]
     {
-        let Ok(entries) = std::fs::read_dir("/proc") else { return false };
-        let ours = entries.flatten().any(|entry| {
-            let Some(other) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else { return false };
-            let in_group = std::fs::read_to_string(format!("/proc/{other}/stat"))
-                .ok()
-                .and_then(|stat| process_group_of(&stat))
-                .is_some_and(|group| group == pid);
-            in_group && std::fs::read_link(format!("/proc/{other}/cwd")).is_ok_and(|cwd| cwd.starts_with(worktree))
-        });
-        if ours {
-            signal_group(pid, Signal::Kill);
+        if !group_has_member(pid, Some(worktree)) {
+            return false;
         }
-        ours
+        signal_group(pid, Signal::Term);
+        let until = Instant::now() + STOP_GRACE;
+        while group_has_member(pid, None) && Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        signal_group(pid, Signal::Kill);
+        true
     }
     #[cfg(not(target_os = "linux"))]
     {
         let _ = (pid, worktree);
         false
     }
+}
+
+/// Whether a process of group `pgid` is alive (working inside `inside`, when given).
+#[cfg(target_os = "linux")]
+fn group_has_member(pgid: u32, inside: Option<&Path>) -> bool {
+    let Ok(entries) = std::fs::read_dir("/proc") else { return false };
+    entries.flatten().any(|entry| {
+        let Some(other) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else { return false };
+        let in_group = std::fs::read_to_string(format!("/proc/{other}/stat"))
+            .ok()
+            .and_then(|stat| process_group_of(&stat))
+            .is_some_and(|group| group == pgid);
+        in_group
+            && inside.is_none_or(|dir| {
+                std::fs::read_link(format!("/proc/{other}/cwd")).is_ok_and(|cwd| cwd.starts_with(dir))
+            })
+    })
 }
 
 /// The process group field of `/proc/<pid>/stat` (the fifth, after the parenthesised command name).
