@@ -32,7 +32,7 @@ fn is_full_date(bytes: &[u8]) -> bool {
 }
 
 fn is_leap_year(year: u32) -> bool {
-    (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
+    (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400)
 }
 
 /// `HH:MM:SS[.fraction](Z|z|+hh:mm|-hh:mm)`.
