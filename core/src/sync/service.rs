@@ -11,8 +11,14 @@
 //!   window is refilled when half of it is acknowledged, so the host reads the queue once per half-window,
 //!   not once per ack.
 //! - A row leaves the queue only on the hub's ack (`accepted` or `duplicate`, also after its wait ran out).
-//!   An ack that does not come within `ack_timeout_ms` frees the slot: the event stays queued and goes again
-//!   later, which is safe because the hub deduplicates by `event_id`.
+//!   An acknowledged event that a later read still returns (the host could not delete it: disk full, a
+//!   read-only queue) is not sent again before `ack_timeout_ms`, so a failing store cannot make the service
+//!   resend as fast as the hub answers.
+//! - An ack that does not come within `ack_timeout_ms` means the connection does not deliver (a stopped or
+//!   stuck hub, a dead NAT mapping: TCP can stay quiet for many minutes before it says so): the connection
+//!   is dropped and reconnected, and the queue goes by batch meanwhile (contract §5: "an event whose ack does
+//!   not come stays in the queue and goes by batch later"). Resending on the same connection would never end
+//!   if it is dead. The event stays queued, which is safe because the hub deduplicates by `event_id`.
 //! - An `error` frame naming an event: not retryable (the hub refuses the event) counts one failure, and the
 //!   fifth moves it to the dead letter ([`MAX_RETRIES`]); retryable leaves it untouched. Either way the event
 //!   rests for `ack_timeout_ms` before it goes again, so a refusing hub cannot make a hot loop and a rejected
@@ -24,7 +30,7 @@
 //!   connection is closed and the service finishes. A drain under way is let finish (the host's clock stops
 //!   its waits).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
 use serde::{Deserialize, Serialize};
 
@@ -143,6 +149,10 @@ pub struct SyncService {
     in_flight: HashMap<String, InFlight>,
     /// Events refused or left by the hub, not to be sent live again before the time given.
     resting: BTreeMap<String, u64>,
+    /// Events the hub acknowledged lately, oldest first, with the time until which they are not sent again
+    /// (their removal may have failed); `acknowledged_ids` holds the same ids for lookups.
+    acknowledged: VecDeque<(u64, String)>,
+    acknowledged_ids: HashSet<String>,
     /// A queue read is asked for and not answered yet.
     reading: bool,
     draining: bool,
@@ -163,6 +173,8 @@ impl SyncService {
             live: false,
             in_flight: HashMap::new(),
             resting: BTreeMap::new(),
+            acknowledged: VecDeque::new(),
+            acknowledged_ids: HashSet::new(),
             reading: false,
             draining: false,
             last_drain_ms: None,
@@ -256,23 +268,29 @@ impl SyncService {
                 self.connection_input(ConnectionInput::GoOnline { now_ms }, now_ms, actions);
             }
         }
-        // Unanswered live events free their slots; they stay queued and go again.
+        // An overdue ack: this connection does not deliver. Drop it (the machine reconnects), and let the
+        // queue go by batch meanwhile; the events stay queued.
         let timeout = self.config.ack_timeout_ms;
-        let before = self.in_flight.len();
-        self.in_flight.retain(|_, sent| now_ms < sent.sent_at_ms.saturating_add(timeout));
-        let expired = before - self.in_flight.len();
-        if expired > 0 {
-            actions.push(ServiceAction::Log { line: format!("{expired} live event(s) not acknowledged in time") });
+        let overdue = self.in_flight.values().filter(|sent| now_ms >= sent.sent_at_ms.saturating_add(timeout)).count();
+        if overdue > 0 && self.live {
+            actions.push(ServiceAction::Log {
+                line: format!(
+                    "{overdue} live event(s) not acknowledged within {timeout} ms: reconnecting; the queue goes by batch meanwhile"
+                ),
+            });
+            self.drop_live();
+            actions.push(ServiceAction::Close);
+            self.connection_input(ConnectionInput::ConnectionLost { now_ms, random }, now_ms, actions);
+            self.want_drain(now_ms, actions);
         }
         let rested = self.resting.len();
         self.resting.retain(|_, until| now_ms < *until);
-        if self.live && (expired > 0 || self.resting.len() < rested) {
+        if self.live && self.resting.len() < rested {
             self.read_queue(actions);
         }
         if !self.draining && self.drain_wanted_at_ms.is_some_and(|at| now_ms >= at) {
             self.want_drain(now_ms, actions);
         }
-        let _ = random;
     }
 
     fn on_frame(&mut self, now_ms: u64, text: &str, actions: &mut Vec<ServiceAction>) {
@@ -281,6 +299,9 @@ impl SyncService {
             ServerFrame::Ack { event_id, status: AckStatus::Accepted | AckStatus::Duplicate } => {
                 self.in_flight.remove(&event_id);
                 self.resting.remove(&event_id);
+                if self.acknowledged_ids.insert(event_id.clone()) {
+                    self.acknowledged.push_back((now_ms.saturating_add(self.config.ack_timeout_ms), event_id.clone()));
+                }
                 actions.push(ServiceAction::Remove { event_ids: vec![event_id] });
                 actions.push(ServiceAction::RecordSync { count: 1 });
                 if self.live && self.in_flight.len() <= self.config.window / 2 {
@@ -294,11 +315,17 @@ impl SyncService {
                     return;
                 }
                 let failures = vec![EventFailure { event_id, reason: error }];
-                actions.push(if sent.retry_count.saturating_add(1) >= MAX_RETRIES {
-                    ServiceAction::DeadLetter { failures }
+                if sent.retry_count.saturating_add(1) >= MAX_RETRIES {
+                    let line = format!(
+                        "event {} refused {MAX_RETRIES} times, moved to the dead letter: {}",
+                        failures[0].event_id,
+                        failures[0].reason.chars().take(200).collect::<String>()
+                    );
+                    actions.push(ServiceAction::DeadLetter { failures });
+                    actions.push(ServiceAction::Log { line });
                 } else {
-                    ServiceAction::RecordFailures { failures }
-                });
+                    actions.push(ServiceAction::RecordFailures { failures });
+                }
             }
             ServerFrame::Ping { timestamp } => {
                 actions.push(ServiceAction::Send { text: format!("{{\"type\":\"pong\",\"timestamp\":{timestamp}}}") });
@@ -312,11 +339,19 @@ impl SyncService {
         if !self.live {
             return;
         }
+        while self.acknowledged.front().is_some_and(|(until, _)| now_ms >= *until) {
+            if let Some((_, id)) = self.acknowledged.pop_front() {
+                self.acknowledged_ids.remove(&id);
+            }
+        }
         for event in events {
             if self.in_flight.len() >= self.config.window {
                 break;
             }
-            if self.in_flight.contains_key(&event.event_id) || self.resting.contains_key(&event.event_id) {
+            if self.in_flight.contains_key(&event.event_id)
+                || self.resting.contains_key(&event.event_id)
+                || self.acknowledged_ids.contains(&event.event_id)
+            {
                 continue;
             }
             // The stored envelope with the frame's type in front: `{"type":"event", ...envelope}`.

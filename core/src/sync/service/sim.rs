@@ -6,8 +6,10 @@
 //! Each seed queues valid events and events the hub always refuses, some at the start and some while the
 //! service runs (with the command's nudge sometimes lost). Faults, for a while: connect attempts fail, the hub
 //! goes down for a time (the WebSocket drops, connects and batches fail), the connection is cut, frames are
-//! lost either way, acks come twice or late (out of order), the hub answers "busy" (retryable). Then faults
-//! stop and the service must settle.
+//! lost either way, acks come twice or late (out of order), the hub answers "busy" (retryable), the open
+//! connection goes silent for good (a stopped hub, a dead NAT mapping: nothing either way, no error; only a
+//! new connection works), the host cannot write the queue for a while (disk full: removals and failure counts
+//! are not made). Then faults stop and the service must settle.
 //!
 //! Checked throughout (the store panics otherwise): a row leaves the queue only once the hub has its event; a
 //! retry count only goes up by one; an event is dead-lettered only at its last try. Checked at the end: every
@@ -30,6 +32,9 @@ const FAULTY_MS: u64 = 20 * 60 * 1000;
 const SETTLE_MS: u64 = 30 * 60 * 1000;
 /// More steps than any correct run needs: reaching it means a hot loop.
 const MAX_STEPS: usize = 200_000;
+/// More live sends per queued event than any correct run needs (correct runs stay under 10): beyond it the
+/// service resends without cause, for example every event the hub acknowledged but the queue still holds.
+const MAX_SENDS_PER_EVENT: u64 = 25;
 
 fn is_reject(data: &str) -> bool {
     data.contains(r#""kind":"reject""#)
@@ -109,6 +114,10 @@ struct World {
     clock: SimClock,
     /// The open WebSocket: frames to the hub, frames to the client.
     socket: Option<(Vec<Wire>, Vec<Wire>)>,
+    /// The open WebSocket carries nothing any more, either way, and says nothing about it.
+    socket_silent: bool,
+    /// The host's writes to the queue fail until then (the rows stay as they were).
+    store_full_until: u64,
     /// The events the hub must end up with.
     valid_ids: Vec<String>,
     /// Events a command will queue, and when.
@@ -118,6 +127,8 @@ struct World {
     faults_until: u64,
     fired: BTreeMap<&'static str, u64>,
     drains: u64,
+    /// Live event frames sent.
+    sends: u64,
     steps: usize,
     finished: bool,
 }
@@ -157,12 +168,15 @@ impl World {
             store,
             hub: ModelHub { stored, down_until: 0 },
             socket: None,
+            socket_silent: false,
+            store_full_until: 0,
             valid_ids,
             arrivals,
             pending: vec![ServiceInput::Start],
             faults_until: T0 + FAULTY_MS,
             fired: BTreeMap::new(),
             drains: 0,
+            sends: 0,
             steps: 0,
             finished: false,
         }
@@ -200,6 +214,7 @@ impl World {
                     self.pending.push(ServiceInput::OpenFailed { reason: "refused".into() });
                 } else {
                     self.socket = Some((Vec::new(), Vec::new()));
+                    self.socket_silent = false;
                     self.pending.push(ServiceInput::Opened);
                 }
             }
@@ -211,14 +226,18 @@ impl World {
                 self.pending.push(ServiceInput::Queued { events });
             }
             ServiceAction::Send { text } => {
+                self.sends += 1;
                 let at = self.now() + self.latency();
-                let lost = self.fault(30, "frame to the hub lost");
+                let lost = self.socket_silent || self.fault(30, "frame to the hub lost");
                 match self.socket.as_mut() {
                     Some((to_hub, _)) if !lost => to_hub.push(Wire { at, text }),
                     Some(_) => {}
                     None => panic!("a send without an open WebSocket"),
                 }
             }
+            // A write the host cannot make is logged and the rows stay as they were.
+            ServiceAction::Remove { .. } | ServiceAction::RecordFailures { .. } | ServiceAction::DeadLetter { .. }
+                if self.now() < self.store_full_until => {}
             ServiceAction::Remove { event_ids } => self.store.remove(&event_ids).unwrap(),
             ServiceAction::RecordFailures { failures } => self.store.record_failures(&failures).unwrap(),
             ServiceAction::DeadLetter { failures } => self.store.dead_letter(&failures).unwrap(),
@@ -253,7 +272,7 @@ impl World {
                 continue;
             }
             let at = self.now() + self.latency() + if self.fault(20, "answer late") { 15_000 } else { 0 };
-            if let Some((_, to_client)) = self.socket.as_mut() {
+            if let Some((_, to_client)) = self.socket.as_mut().filter(|_| !self.socket_silent) {
                 to_client.push(Wire { at, text: answer.clone() });
             }
         }
@@ -297,6 +316,14 @@ impl World {
             return self.feed(ServiceInput::Timer);
         }
         // Faults that happen to the connection or the hub at some moment.
+        if self.socket.is_some() && !self.socket_silent && self.fault(1, "connection goes silent") {
+            self.socket_silent = true;
+            return;
+        }
+        if now >= self.store_full_until && self.fault(1, "queue not writable for a while") {
+            self.store_full_until = now + self.rng.below(60_000);
+            return;
+        }
         if self.socket.is_some() && self.fault(2, "connection cut") {
             self.socket = None;
             return self.feed(ServiceInput::ConnectionLost { reason: "reset".into() });
@@ -347,6 +374,12 @@ fn simulate(seed: u64) -> BTreeMap<&'static str, u64> {
     let missing: Vec<&String> = world.valid_ids.iter().filter(|id| !world.hub.stored.borrow().contains(*id)).collect();
     assert!(missing.is_empty(), "seed {seed}: never reached the hub: {missing:?}");
     assert_eq!(world.store.removed, world.valid_ids.len(), "seed {seed}: each valid row leaves the queue once");
+    let events = (world.valid_ids.len() + world.store.dead.len()) as u64;
+    assert!(
+        world.sends <= MAX_SENDS_PER_EVENT * events,
+        "seed {seed}: {} live sends for {events} event(s): the service resends without cause",
+        world.sends
+    );
 
     // A stop after settling finishes at once (nothing in flight) or within the flush time.
     world.pending.push(ServiceInput::Stop);
@@ -395,6 +428,8 @@ fn every_event_reaches_the_hub_once_and_nothing_is_lost_under_seeded_faults() {
             "nudge lost",
             "connection cut",
             "hub restarts",
+            "connection goes silent",
+            "queue not writable for a while",
             "drains",
         ] {
             assert!(coverage.get(fault).copied().unwrap_or(0) > 0, "{fault} never happened: {coverage:?}");

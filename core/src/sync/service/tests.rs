@@ -72,21 +72,59 @@ fn the_window_caps_events_in_flight_and_is_refilled_at_half() {
     assert_eq!(read_limit(&fourth), Some(8 + 4), "half the window is free: refill");
 }
 
+/// A hub that takes the WebSocket but does not answer (stopped, stuck, a dead NAT mapping, a middlebox):
+/// once an ack is overdue the connection is dropped and reconnected, and the queue goes by batch meanwhile
+/// (contract §5: an event whose ack does not come goes by batch later). The event never leaves the queue
+/// without an answer.
 #[test]
-fn an_event_not_acknowledged_in_time_stays_queued_and_goes_again() {
+fn an_ack_that_does_not_come_drops_the_connection_and_the_queue_goes_by_batch() {
     let mut service = connected(ServiceConfig::default());
     service.handle(T0, 0, ServiceInput::Queued { events: vec![queued("a", 0)] });
     assert_eq!(service.wake_at_ms(), Some(T0 + 10_000));
     let early = service.handle(T0 + 9_999, 0, ServiceInput::Timer);
-    assert_eq!(read_limit(&early), None);
+    assert!(early.is_empty(), "{early:?}");
     let due = service.handle(T0 + 10_000, 0, ServiceInput::Timer);
-    assert!(read_limit(&due).is_some(), "{due:?}");
     assert!(!due.iter().any(|a| matches!(a, ServiceAction::Remove { .. })), "an unacked event never leaves the queue");
-    let resent = service.handle(T0 + 10_001, 0, ServiceInput::Queued { events: vec![queued("a", 0)] });
+    assert!(due.contains(&ServiceAction::Close), "the silent connection is dropped: {due:?}");
+    assert!(due.iter().any(|a| matches!(a, ServiceAction::Drain { .. })), "the queue goes by batch: {due:?}");
+    assert!(matches!(service.state(), ConnectionState::Reconnecting { .. }), "{:?}", service.state());
+    assert_eq!(service.in_flight(), 0);
+    service.handle(T0 + 10_100, 0, ServiceInput::DrainEnded { report: None });
+    // The next connection sends what the batch left.
+    let reopen = service.wake_at_ms().expect("a reconnect is scheduled");
+    assert!(service.handle(reopen, 0, ServiceInput::Timer).iter().any(|a| matches!(a, ServiceAction::Open { .. })));
+    let opened = service.handle(reopen + 1, 0, ServiceInput::Opened);
+    assert!(read_limit(&opened).is_some(), "{opened:?}");
+    let resent = service.handle(reopen + 2, 0, ServiceInput::Queued { events: vec![queued("a", 0)] });
     assert_eq!(sends(&resent).len(), 1);
-    // The first send's ack, late, still settles it.
-    let late = service.handle(T0 + 10_002, 0, ack("a"));
-    assert_eq!(late[0], ServiceAction::Remove { event_ids: vec!["a".into()] });
+    let acked = service.handle(reopen + 3, 0, ack("a"));
+    assert_eq!(acked[0], ServiceAction::Remove { event_ids: vec!["a".into()] });
+}
+
+/// The host could not delete an acknowledged row (disk full, read-only queue, a lock held too long): the
+/// queue still returns it. It is not sent again at once, or each duplicate ack would bring the next read and
+/// the next send as fast as the hub answers; it goes again after the ack timeout, and its ack asks for the
+/// removal again.
+#[test]
+fn an_acknowledged_event_the_queue_still_holds_is_not_sent_again_at_once() {
+    let config = ServiceConfig { window: 2, ..ServiceConfig::default() };
+    let mut service = connected(config);
+    service.handle(T0, 0, ServiceInput::Queued { events: vec![queued("a", 0)] });
+    let acked = service.handle(T0 + 1, 0, ack("a"));
+    assert_eq!(acked[0], ServiceAction::Remove { event_ids: vec!["a".into()] });
+    assert!(read_limit(&acked).is_some(), "the window has room: read again");
+    // The removal failed: the read still returns it, next to a new event.
+    let again = service.handle(T0 + 2, 0, ServiceInput::Queued { events: vec![queued("a", 0), queued("b", 0)] });
+    assert_eq!(sends(&again), vec![r#"{"type":"event","event_id":"b"}"#.to_string()], "only the new event goes");
+    service.handle(T0 + 3, 0, ack("b"));
+    let still = service.handle(T0 + 4, 0, ServiceInput::Queued { events: vec![queued("a", 0)] });
+    assert!(sends(&still).is_empty(), "{still:?}");
+    // After the ack timeout it may go again, and its (duplicate) ack asks for the removal again.
+    service.handle(T0 + 10_001, 0, ServiceInput::QueueChanged);
+    let later = service.handle(T0 + 10_002, 0, ServiceInput::Queued { events: vec![queued("a", 0)] });
+    assert_eq!(sends(&later).len(), 1, "{later:?}");
+    let duplicate = ServiceInput::Frame { text: r#"{"type":"ack","event_id":"a","status":"duplicate"}"#.into() };
+    assert_eq!(service.handle(T0 + 10_003, 0, duplicate)[0], ServiceAction::Remove { event_ids: vec!["a".into()] });
 }
 
 #[test]
