@@ -48,42 +48,21 @@ impl Orchestra {
 
     /// Writes an executable agent script: the prelude, then `body` (which calls `work` and friends).
     pub fn agent(&self, name: &str, body: &str) -> PathBuf {
-        let path = self.path(name);
-        let text = format!("{}{body}\n", PRELUDE.replace("@TOP@", &self.repo.top().display().to_string()));
-        std::fs::write(&path, text).unwrap();
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
-        }
-        path
+        write_agent(&self.repo, name, body)
     }
 
     /// Two agents that do their work as asked, `alpha` implementing first and `beta` reviewing first.
     pub fn two_agents(&self, alpha: &str, beta: &str, extra: &str) {
-        let alpha = self.agent("alpha.sh", alpha);
-        let beta = self.agent("beta.sh", beta);
-        self.agents_yaml(&format!(
-            "defaults:\n  implementation: [alpha, beta]\n  review: [beta, alpha]\nagents:\n  alpha:\n    command: {} --phase {{phase}}\n    max_concurrent: 4\n  beta:\n    command: [\"{}\", \"{{prompt_file}}\"]\n    max_concurrent: 4\n{extra}",
-            alpha.display(),
-            beta.display()
-        ));
+        write_two_agents(&self.repo, alpha, beta, extra);
     }
 
     pub fn agents_yaml(&self, text: &str) {
-        let dir = self.repo.root.join(".kittify");
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join("agents.yaml"), text).unwrap();
+        write_agents_yaml(&self.repo, text);
     }
 
     /// Marks every WP but `planned` done (and commits), so a test runs only the WPs it is about.
     pub fn only_planned(&self, planned: &[&str]) {
-        for wp in WPS.iter().filter(|wp| !planned.contains(wp)) {
-            let path = self.repo.wp_path(wp);
-            let text = std::fs::read_to_string(&path).unwrap().replacen("lane: \"planned\"", "lane: \"done\"", 1);
-            std::fs::write(&path, text).unwrap();
-        }
-        self.repo.git(&["commit", "--quiet", "-am", "Only some WPs planned"]);
+        keep_planned(&self.repo, planned);
     }
 
     /// `spec-kitty orchestrate --feature 028-... ARGS` under a watchdog.
@@ -117,6 +96,50 @@ impl Orchestra {
             std::fs::read_to_string(self.repo.root.join(".kittify/orchestration-state.json")).expect("a state file");
         serde_json::from_str(&text).expect("the state file is JSON")
     }
+}
+
+/// Writes an executable agent script beside `repo`: the prelude, then `body`.
+pub fn write_agent(repo: &TestRepo, name: &str, body: &str) -> PathBuf {
+    let path = repo.top().join(name);
+    let text = format!("{}{body}\n", PRELUDE.replace("@TOP@", &repo.top().display().to_string()));
+    std::fs::write(&path, text).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    path
+}
+
+/// agents.yaml with `alpha` (implementing first, its command a line) and `beta` (reviewing first, its
+/// command a list of words), each running the script given, plus `extra` settings.
+pub fn write_two_agents(repo: &TestRepo, alpha: &str, beta: &str, extra: &str) {
+    let alpha = write_agent(repo, "alpha.sh", alpha);
+    let beta = write_agent(repo, "beta.sh", beta);
+    write_agents_yaml(
+        repo,
+        &format!(
+            "defaults:\n  implementation: [alpha, beta]\n  review: [beta, alpha]\nagents:\n  alpha:\n    command: {} --phase {{phase}}\n    max_concurrent: 4\n  beta:\n    command: [\"{}\", \"{{prompt_file}}\"]\n    max_concurrent: 4\n{extra}",
+            alpha.display(),
+            beta.display()
+        ),
+    );
+}
+
+pub fn write_agents_yaml(repo: &TestRepo, text: &str) {
+    let dir = repo.root.join(".kittify");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("agents.yaml"), text).unwrap();
+}
+
+/// Marks every WP but `planned` done (and commits).
+pub fn keep_planned(repo: &TestRepo, planned: &[&str]) {
+    for wp in WPS.iter().filter(|wp| !planned.contains(wp)) {
+        let path = repo.wp_path(wp);
+        let text = std::fs::read_to_string(&path).unwrap().replacen("lane: \"planned\"", "lane: \"done\"", 1);
+        std::fs::write(&path, text).unwrap();
+    }
+    repo.git(&["commit", "--quiet", "-am", "Only some WPs planned"]);
 }
 
 /// The events of a type, with their payloads.
