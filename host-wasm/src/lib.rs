@@ -8,8 +8,8 @@
 //! `tests/tests/wasmtime_parity.rs` under wasmtime). The host-side parts are only the two readings of
 //! the world a caller may leave out: the time (`Date.now()`) and entropy (`crypto.getRandomValues`).
 //!
-//! Layout: the host-neutral modules ([`args`], [`events`], [`clock`], [`workflow`], [`sync`],
-//! [`board`], [`views`]) are written once against [`args::Arg`], which both a `JsValue` and a parsed
+//! Layout: the host-neutral modules ([`args`], [`events`], [`clock`], [`workflow`], [`plans`],
+//! [`sync`], [`board`], [`views`]) are written once against [`args::Arg`], which both a `JsValue` and a parsed
 //! `serde_json::Value` implement; `js` holds only the wasm-bindgen exports over them.
 //!
 //! Conventions of the JS face (also in the TypeScript declarations):
@@ -27,6 +27,7 @@ pub mod clock;
 pub mod events;
 #[cfg(feature = "js")]
 mod js;
+pub mod plans;
 pub mod sync;
 pub mod views;
 pub mod workflow;

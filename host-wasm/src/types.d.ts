@@ -421,3 +421,183 @@ export interface FeaturePlan {
   complete: boolean;
   graph: GraphView;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Workflow commands as plans: what implement, merge, accept, move-task, mark-status, add-history and
+// finalize-tasks will do, decided by the core exactly as the CLI decides it. A host carries a plan
+// out in order: `changes.git_steps`, then `changes.edits` (committed with `changes.commit_message`,
+// or left uncommitted when it is null), then it emits `changes.events`. Paths are relative to the
+// repository's root, `/`-separated. Every plan function takes (feature, what is asked, facts).
+// ---------------------------------------------------------------------------------------------
+
+/** A feature folder's texts (`kitty-specs/{slug}/`): `FeatureFiles` plus meta.json; tasks.md may be absent. */
+export interface FeatureFolderFiles {
+  /** The folder's name, one plain name (no `/`, `\`, `.` or `..`). */
+  slug: string;
+  /** How messages name the folder; default `kitty-specs/{slug}`. */
+  dirLabel?: string | null;
+  /** The text of meta.json, absent when the folder has none. */
+  metaJson?: string | null;
+  /** The text of tasks.md, absent when the folder has none. */
+  tasksMd?: string | null;
+  /** What messages name tasks.md; default `{dirLabel}/tasks.md`. */
+  tasksLabel?: string | null;
+  /** The `tasks/WP*.md` files; the last component of `fileName` is the file's name in `tasks/`. */
+  wpFiles?: Array<{ fileName: string; text: string }>;
+}
+/** The repository as the host found it; every key may be left out (empty). Unknown keys are refused. */
+export interface RepositoryFacts {
+  /** How messages name the repository (its root's path). */
+  root_label?: string;
+  /** The branch checked out in the main working tree. */
+  current_branch?: string;
+  /** Every local branch and its tip commit. */
+  branch_tips?: Record<string, string>;
+  /** The local branches every commit of which is in the feature's target branch (merge). */
+  merged_into_target?: string[];
+  /** The folders under `.worktrees/`, each with whether a worktree is checked out there (it has a `.git`). */
+  worktrees?: Record<string, boolean>;
+}
+/** The time and the shell: recorded in WP files' activity lines and `shell_pid`. */
+export interface Occasion {
+  /** Unix milliseconds. */
+  now_ms: number;
+  shell_pid: string;
+}
+/** What the host gathered; each plan reads what it needs and throws when that is missing. Unknown keys are refused. */
+export interface PlanFacts {
+  /** implement, planMerge, planMergeMoves. */
+  repository?: RepositoryFacts;
+  /** Every plan that writes a file: implement, planMergeMoves, accept, move-task, add-history. */
+  occasion?: Occasion;
+  /**
+   * implement and move-task: the WP file as the checked-out commit (HEAD) holds it. A lane on disk
+   * that differs from it was written by a run that died before its commit: that move is committed now.
+   */
+  head_text?: string | null;
+}
+/** `agent tasks move-task WP --to LANE [--agent A] [--note N] [--force]`. */
+export interface MoveRequest {
+  wp: WpId;
+  to: Lane;
+  agent?: string | null;
+  /** The activity line's note; default `Moved to {lane}`. */
+  note?: string | null;
+  /** Any move, not only those the workflow allows. */
+  force?: boolean;
+}
+/** `agent tasks mark-status T001 ... --status done|pending [--agent A]`. */
+export interface MarkStatusRequest {
+  subtasks: string[];
+  status: "done" | "pending";
+  agent?: string | null;
+}
+/** `agent tasks add-history WP --note TEXT [--agent A]`. */
+export interface AddHistoryRequest {
+  wp: WpId;
+  /** Not empty nor only whitespace. */
+  note: string;
+  agent?: string | null;
+}
+/** A file the plan rewrites whole. */
+export interface FileEdit {
+  path: string;
+  text: string;
+}
+export type GitStep =
+  /** List `pattern` in the repository's own `.git/info/exclude`. */
+  | { kind: "exclude_locally"; pattern: string }
+  /** `git worktree add path branch`, creating the branch at `create_from` when it is not null. */
+  | { kind: "add_worktree"; path: string; branch: string; create_from: string | null }
+  /** Commit files already changed on disk (finishing an interrupted run). */
+  | { kind: "commit_paths"; paths: string[]; message: string };
+/** An event to emit: build it with `buildEvent(event_type, context, payload)`. */
+export interface EventDraft {
+  event_type: EventType;
+  payload: Payload;
+  /** `shared`: one causation id for all the plan's shared events (one user action). */
+  causation: "alone" | "shared";
+}
+export interface Changes {
+  git_steps: GitStep[];
+  edits: FileEdit[];
+  /** null: the edits stay uncommitted (add-history, mark-status). */
+  commit_message: string | null;
+  events: EventDraft[];
+}
+export type Start = { kind: "already_started" } | { kind: "from"; base: string };
+export interface ImplementPlan {
+  wp: WpId;
+  branch: string;
+  /** Relative to the root: `.worktrees/{branch}`. */
+  worktree: string;
+  start: Start;
+  changes: Changes;
+  /** Said once the start is done. */
+  notes: string[];
+}
+/** `git merge --no-ff --no-edit -m message branch` into the target. */
+export interface BranchMerge {
+  wp: WpId;
+  branch: string;
+  message: string;
+}
+export interface MergePlan {
+  target: string;
+  /** In dependency order, each branch once. */
+  merges: BranchMerge[];
+}
+export interface MergeMoves {
+  moved: WpId[];
+  changes: Changes;
+}
+export interface AcceptPlan {
+  accepted: WpId[];
+  /** Every WP done once these are: then the events end with FeatureCompleted. */
+  feature_complete: boolean;
+  changes: Changes;
+}
+export interface MoveTaskPlan {
+  previous: Lane;
+  /** The same move was written by an earlier run killed before its commit: only committed and announced. */
+  completes_earlier_run: boolean;
+  changes: Changes;
+}
+export interface SubtaskChange {
+  subtask: string;
+  wp: WpId;
+  /** Its state before; equal to the requested one when nothing had to change. */
+  was_done: boolean;
+}
+export interface MarkStatusPlan {
+  status: "done" | "pending";
+  /** One per distinct requested subtask, in request order. */
+  subtasks: SubtaskChange[];
+  changed: number;
+  changes: Changes;
+}
+export interface FinalizedWp {
+  id: WpId;
+  file_name: string;
+  title: string;
+  lane: Lane;
+  dependencies: WpId[];
+  /** The file's new text when its dependencies change. */
+  new_text: string | null;
+}
+export interface Finalization {
+  work_packages: FinalizedWp[];
+  notes: string[];
+  warnings: string[];
+}
+export interface FinalizePlan {
+  finalization: Finalization;
+  /** Why no FeatureCreated is announced, when none is (a warning for the user). */
+  no_feature_created: string | null;
+  changes: Changes;
+}
+/** A WP branch read back by `parseBranchName`. */
+export interface BranchParts {
+  slug: string;
+  wp: WpId;
+}

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use spec_kitty_wasm::args::{Arg, Error, NULL};
 use spec_kitty_wasm::clock::Clock;
 use spec_kitty_wasm::events::{self, BUILDERS, Factory};
-use spec_kitty_wasm::{board, sync, workflow};
+use spec_kitty_wasm::{board, plans, sync, workflow};
 
 /// The JSON answer to `op` on `args` (JSON text of an array of arguments): the result, or
 /// `{"error": message}`.
@@ -61,6 +61,16 @@ fn run(op: &str, args: &[Value]) -> Result<String, Error> {
         "wpFile" => workflow::wp_file_json(&workflow::parse_wp_file(&arg(0), &arg(1))?),
         "feature" => workflow::load_feature(&arg(0)),
         "graph" => graph(&arg(0), &arg(1), &arg(2)),
+        "planImplement" => text(&plans::plan_implement(&arg(0), &arg(1), &arg(2))?),
+        "planMerge" => text(&plans::plan_merge(&arg(0), &arg(1))?),
+        "planMergeMoves" => text(&plans::plan_merge_moves(&arg(0), &arg(1), &arg(2))?),
+        "planAccept" => text(&plans::plan_accept(&arg(0), &arg(1))?),
+        "planMoveTask" => text(&plans::plan_move_task(&arg(0), &arg(1), &arg(2))?),
+        "planMarkStatus" => text(&plans::plan_mark_status(&arg(0), &arg(1))?),
+        "planAddHistory" => text(&plans::plan_add_history(&arg(0), &arg(1), &arg(2))?),
+        "planFinalizeTasks" => text(&plans::plan_finalize_tasks(&arg(0))?),
+        "branchName" => text(&plans::branch_name(&arg(0), &arg(1))?),
+        "parseBranchName" => text(&plans::parse_branch_name(&arg(0))?),
         "plan" => text(&sync::plan(&arg(0), &arg(1), &arg(2))?),
         "backoff" => text(&sync::backoff_delay_ms(&arg(0), &arg(1), &arg(2))?),
         "answer" => text(&sync::read_batch_answer(&arg(0), &arg(1), &arg(2))?),
