@@ -1,9 +1,10 @@
 //! Native vs WASM parity: the same inputs give byte-identical outputs from the native core and from
 //! the built npm package (`host-wasm/pkg`, the core compiled to wasm32 behind its wasm-bindgen face).
 //!
-//! About 1,700 cases are generated from a fixed seed (time, entropy, domain values, clock values, the
+//! About 1,900 cases are generated from a fixed seed (time, entropy, domain values, clock values, the
 //! three fixture features and generated tasks.md / WP files, event streams for the board fold, batch
-//! plans, backoff, server answers), the native outputs computed here as JSON text, and ONE Node process
+//! plans, backoff, server answers, the workflow commands' plans on the six fixture features with lanes
+//! and facts varied), the native outputs computed here as JSON text, and ONE Node process
 //! (`tests/parity/run.cjs`) computes the WASM outputs. The first differing case is reported.
 //! `wasmtime_parity.rs` runs the same cases through the plain-ABI module under wasmtime.
 //!
