@@ -24,9 +24,8 @@
 
 use super::agents::{Phase, check_agent_id};
 use super::command::CommandTemplate;
-use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
+use raw::{BoolOr, RawAgent, RawCommand, RawConfig, RawDefaults, RawSingleAgentMode};
 use serde::{Deserialize, Serialize};
-use std::fmt;
 
 /// Where the configuration lives, relative to the repository root.
 pub const AGENTS_FILE: &str = ".kittify/agents.yaml";
@@ -125,55 +124,14 @@ impl AgentsConfig {
                     message,
                 }
             })?;
+        let located = |(field, message): Problem| error(&field, message);
         let agents = raw.agents.map(|agents| agents.0).unwrap_or_default();
         let mut entries: Vec<AgentEntry> = Vec::with_capacity(agents.len());
         for (id, value) in agents {
-            let field = format!("agents.{id}");
-            check_agent_id(&id).map_err(|why| error(&field, why))?;
             if entries.iter().any(|entry| entry.id == id) {
-                return Err(error(&field, "listed twice".to_string()));
+                return Err(error(&format!("agents.{id}"), "listed twice".to_string()));
             }
-            let entry = match value {
-                BoolOr::Bool(enabled) => AgentEntry {
-                    id,
-                    enabled,
-                    roles: Phase::BOTH.to_vec(),
-                    priority: None,
-                    max_concurrent: DEFAULT_MAX_CONCURRENT,
-                    timeout_seconds: DEFAULT_TIMEOUT_SECONDS,
-                    command: None,
-                },
-                BoolOr::Value(agent) => {
-                    let command = match agent.command {
-                        None => None,
-                        Some(RawCommand::Line(line)) => Some(CommandTemplate::from_line(&line)),
-                        Some(RawCommand::Words(words)) => Some(CommandTemplate::from_words(words)),
-                    }
-                    .transpose()
-                    .map_err(|e| error(&format!("{field}.command"), e.to_string()))?;
-                    let max_concurrent = agent.max_concurrent.unwrap_or(DEFAULT_MAX_CONCURRENT);
-                    let timeout_seconds = agent.timeout_seconds.unwrap_or(DEFAULT_TIMEOUT_SECONDS);
-                    at_least_one(max_concurrent as u64).map_err(|m| error(&format!("{field}.max_concurrent"), m))?;
-                    at_least_one(timeout_seconds).map_err(|m| error(&format!("{field}.timeout_seconds"), m))?;
-                    let roles = agent.roles.unwrap_or_else(|| Phase::BOTH.to_vec());
-                    if roles.is_empty() {
-                        return Err(error(
-                            &format!("{field}.roles"),
-                            "empty: give implementation, review or both".into(),
-                        ));
-                    }
-                    AgentEntry {
-                        id,
-                        enabled: agent.enabled.unwrap_or(true),
-                        roles,
-                        priority: agent.priority,
-                        max_concurrent,
-                        timeout_seconds,
-                        command,
-                    }
-                }
-            };
-            entries.push(entry);
+            entries.push(agent_entry(id, value).map_err(located)?);
         }
         if entries.is_empty() {
             return Err(error("agents", "no agents configured".to_string()));
@@ -182,39 +140,8 @@ impl AgentsConfig {
             return Err(error("agents", "no agent is enabled".to_string()));
         }
         let defaults = raw.defaults.unwrap_or_default();
-        for (phase, list) in [("implementation", &defaults.implementation), ("review", &defaults.review)] {
-            for (index, id) in list.iter().flatten().enumerate() {
-                if !entries.iter().any(|entry| &entry.id == id) {
-                    let known: Vec<&str> = entries.iter().map(|entry| entry.id.as_str()).collect();
-                    return Err(error(
-                        &format!("defaults.{phase}[{index}]"),
-                        format!("unknown agent `{id}` (agents: {})", known.join(", ")),
-                    ));
-                }
-            }
-        }
-        let single_agent = match raw.single_agent_mode {
-            None | Some(BoolOr::Bool(false)) => None,
-            Some(BoolOr::Bool(true)) => {
-                return Err(error(
-                    "single_agent_mode",
-                    "enabled without an agent: write {enabled: true, agent: ID}".into(),
-                ));
-            }
-            Some(BoolOr::Value(mode)) if !mode.enabled.unwrap_or(false) => None,
-            Some(BoolOr::Value(mode)) => {
-                let Some(agent) = mode.agent else {
-                    return Err(error("single_agent_mode.agent", "missing, and single_agent_mode is enabled".into()));
-                };
-                match entries.iter().find(|entry| entry.id == agent) {
-                    None => return Err(error("single_agent_mode.agent", format!("unknown agent `{agent}`"))),
-                    Some(entry) if !entry.enabled => {
-                        return Err(error("single_agent_mode.agent", format!("`{agent}` is not enabled")));
-                    }
-                    Some(_) => Some(agent),
-                }
-            }
-        };
+        known_defaults(&entries, &defaults).map_err(located)?;
+        let single_agent = single_agent(&entries, raw.single_agent_mode).map_err(located)?;
         let global_concurrency = raw.global_concurrency.unwrap_or(DEFAULT_GLOBAL_CONCURRENCY);
         at_least_one(global_concurrency as u64).map_err(|m| error("global_concurrency", m))?;
         let global_timeout_seconds = raw.global_timeout.unwrap_or(DEFAULT_GLOBAL_TIMEOUT_SECONDS);
@@ -245,6 +172,89 @@ impl AgentsConfig {
     }
 }
 
+/// A field and what is wrong with it.
+type Problem = (String, String);
+
+/// One entry of `agents:`, its values checked.
+fn agent_entry(id: String, value: BoolOr<RawAgent>) -> Result<AgentEntry, Problem> {
+    let field = format!("agents.{id}");
+    check_agent_id(&id).map_err(|why| (field.clone(), why))?;
+    let agent = match value {
+        BoolOr::Bool(enabled) => {
+            return Ok(AgentEntry {
+                id,
+                enabled,
+                roles: Phase::BOTH.to_vec(),
+                priority: None,
+                max_concurrent: DEFAULT_MAX_CONCURRENT,
+                timeout_seconds: DEFAULT_TIMEOUT_SECONDS,
+                command: None,
+            });
+        }
+        BoolOr::Value(agent) => agent,
+    };
+    let command = match agent.command {
+        None => None,
+        Some(RawCommand::Line(line)) => Some(CommandTemplate::from_line(&line)),
+        Some(RawCommand::Words(words)) => Some(CommandTemplate::from_words(words)),
+    }
+    .transpose()
+    .map_err(|e| (format!("{field}.command"), e.to_string()))?;
+    let max_concurrent = agent.max_concurrent.unwrap_or(DEFAULT_MAX_CONCURRENT);
+    let timeout_seconds = agent.timeout_seconds.unwrap_or(DEFAULT_TIMEOUT_SECONDS);
+    at_least_one(max_concurrent as u64).map_err(|m| (format!("{field}.max_concurrent"), m))?;
+    at_least_one(timeout_seconds).map_err(|m| (format!("{field}.timeout_seconds"), m))?;
+    let roles = agent.roles.unwrap_or_else(|| Phase::BOTH.to_vec());
+    if roles.is_empty() {
+        return Err((format!("{field}.roles"), "empty: give implementation, review or both".into()));
+    }
+    Ok(AgentEntry {
+        id,
+        enabled: agent.enabled.unwrap_or(true),
+        roles,
+        priority: agent.priority,
+        max_concurrent,
+        timeout_seconds,
+        command,
+    })
+}
+
+/// Every agent the `defaults` lists name is one of `agents:`.
+fn known_defaults(entries: &[AgentEntry], defaults: &RawDefaults) -> Result<(), Problem> {
+    for (phase, list) in [("implementation", &defaults.implementation), ("review", &defaults.review)] {
+        for (index, id) in list.iter().flatten().enumerate() {
+            if !entries.iter().any(|entry| &entry.id == id) {
+                let known: Vec<&str> = entries.iter().map(|entry| entry.id.as_str()).collect();
+                let message = format!("unknown agent `{id}` (agents: {})", known.join(", "));
+                return Err((format!("defaults.{phase}[{index}]"), message));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The agent `single_agent_mode` names when it is enabled: one of `agents:`, enabled.
+fn single_agent(entries: &[AgentEntry], mode: Option<BoolOr<RawSingleAgentMode>>) -> Result<Option<String>, Problem> {
+    let field = "single_agent_mode.agent".to_string();
+    match mode {
+        None | Some(BoolOr::Bool(false)) => Ok(None),
+        Some(BoolOr::Bool(true)) => {
+            Err(("single_agent_mode".into(), "enabled without an agent: write {enabled: true, agent: ID}".into()))
+        }
+        Some(BoolOr::Value(mode)) if !mode.enabled.unwrap_or(false) => Ok(None),
+        Some(BoolOr::Value(mode)) => {
+            let Some(agent) = mode.agent else {
+                return Err((field, "missing, and single_agent_mode is enabled".into()));
+            };
+            match entries.iter().find(|entry| entry.id == agent) {
+                None => Err((field, format!("unknown agent `{agent}`"))),
+                Some(entry) if !entry.enabled => Err((field, format!("`{agent}` is not enabled"))),
+                Some(_) => Ok(Some(agent)),
+            }
+        }
+    }
+}
+
 fn at_least_one(value: u64) -> Result<(), String> {
     if value >= 1 { Ok(()) } else { Err(format!("must be at least 1, not {value}")) }
 }
@@ -267,172 +277,6 @@ fn strip_location(message: &str) -> String {
     }
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawConfig {
-    #[serde(default)]
-    version: Option<Version>,
-    #[serde(default)]
-    defaults: Option<RawDefaults>,
-    #[serde(default)]
-    agents: Option<OrderedAgents>,
-    #[serde(default)]
-    fallback_strategy: Option<FallbackStrategy>,
-    #[serde(default)]
-    max_retries: Option<u32>,
-    #[serde(default)]
-    single_agent_mode: Option<BoolOr<RawSingleAgentMode>>,
-    #[serde(default)]
-    global_concurrency: Option<u32>,
-    #[serde(default)]
-    global_timeout: Option<u64>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct RawDefaults {
-    #[serde(default)]
-    implementation: Option<Vec<String>>,
-    #[serde(default)]
-    review: Option<Vec<String>>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawAgent {
-    #[serde(default)]
-    enabled: Option<bool>,
-    #[serde(default)]
-    roles: Option<Vec<Phase>>,
-    #[serde(default)]
-    priority: Option<i64>,
-    #[serde(default)]
-    max_concurrent: Option<u32>,
-    #[serde(default)]
-    timeout_seconds: Option<u64>,
-    #[serde(default)]
-    command: Option<RawCommand>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawSingleAgentMode {
-    #[serde(default)]
-    enabled: Option<bool>,
-    #[serde(default)]
-    agent: Option<String>,
-}
-
-/// `version: 1.0` and `version: "1.0"` alike.
-struct Version(String);
-
-impl<'de> Deserialize<'de> for Version {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct V;
-        impl Visitor<'_> for V {
-            type Value = Version;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a version like \"1.0\"")
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Version, E> {
-                Ok(Version(v.to_string()))
-            }
-            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Version, E> {
-                Ok(Version(format!("{v:?}")))
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Version, E> {
-                Ok(Version(v.to_string()))
-            }
-        }
-        deserializer.deserialize_any(V)
-    }
-}
-
-/// A command as one line or as a list of words.
-enum RawCommand {
-    Line(String),
-    Words(Vec<String>),
-}
-
-impl<'de> Deserialize<'de> for RawCommand {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = RawCommand;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a command line, or a list of words")
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<RawCommand, E> {
-                Ok(RawCommand::Line(v.to_string()))
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<RawCommand, A::Error> {
-                let mut words = Vec::new();
-                while let Some(word) = seq.next_element::<String>()? {
-                    words.push(word);
-                }
-                Ok(RawCommand::Words(words))
-            }
-        }
-        deserializer.deserialize_any(V)
-    }
-}
-
-/// Upstream's short forms: `codex: true` for an agent, `single_agent_mode: false`; null is false.
-enum BoolOr<T> {
-    Bool(bool),
-    Value(T),
-}
-
-impl<'de, T: Deserialize<'de>> Deserialize<'de> for BoolOr<T> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct V<T>(std::marker::PhantomData<T>);
-        impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
-            type Value = BoolOr<T>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("true, false or a mapping")
-            }
-            fn visit_bool<E: de::Error>(self, v: bool) -> Result<BoolOr<T>, E> {
-                Ok(BoolOr::Bool(v))
-            }
-            fn visit_unit<E: de::Error>(self) -> Result<BoolOr<T>, E> {
-                Ok(BoolOr::Bool(false))
-            }
-            fn visit_none<E: de::Error>(self) -> Result<BoolOr<T>, E> {
-                Ok(BoolOr::Bool(false))
-            }
-            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<BoolOr<T>, A::Error> {
-                T::deserialize(de::value::MapAccessDeserializer::new(map)).map(BoolOr::Value)
-            }
-        }
-        deserializer.deserialize_any(V(std::marker::PhantomData))
-    }
-}
-
-/// `agents:` in file order (a map type would sort or hash them).
-struct OrderedAgents(Vec<(String, BoolOr<RawAgent>)>);
-
-impl<'de> Deserialize<'de> for OrderedAgents {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = OrderedAgents;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a mapping of agent ids to their settings")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<OrderedAgents, A::Error> {
-                let mut agents = Vec::new();
-                while let Some(id) = map.next_key::<String>()? {
-                    agents.push((id, map.next_value()?));
-                }
-                Ok(OrderedAgents(agents))
-            }
-            fn visit_unit<E: de::Error>(self) -> Result<OrderedAgents, E> {
-                Ok(OrderedAgents(Vec::new()))
-            }
-        }
-        deserializer.deserialize_any(V)
-    }
-}
-
+mod raw;
 #[cfg(test)]
 mod tests;

@@ -17,6 +17,8 @@
 //! back to doing with the feedback for the next implementation try. A failed try goes to the next
 //! agent of the phase's list until `max_retries` failures; then the WP fails and its dependents wait.
 
+mod lanes;
+mod recovery;
 mod schedule;
 mod tries;
 
@@ -24,7 +26,7 @@ use super::agents::Phase;
 use super::prompt::Feedback;
 use super::roster::{AgentChoice, Roster};
 use super::state::{
-    Announcement, OrchestrationState, PhaseCounts, RunEvent, RunStatus, STATE_VERSION, WpRun, WpStatus, WpStep,
+    Announcement, OrchestrationState, PhaseCounts, RunEvent, RunStatus, STATE_VERSION, WpRun, WpStatus,
 };
 use crate::events::Moment;
 use crate::ids::{UlidGenerator, WpId};
@@ -342,220 +344,6 @@ impl Orchestration {
             .filter(|(_, run)| run.dependencies.contains(wp))
             .map(|(id, _)| id.clone())
             .collect()
-    }
-
-    /// One DependencyResolved per dependent of `wp` not yet done or skipped.
-    fn announce_resolutions(
-        &mut self,
-        now: Moment,
-        wp: &WpId,
-        skipped: bool,
-        outcome: &mut Outcome,
-    ) -> Result<(), OrchestrateError> {
-        for dependent in self.dependents(wp) {
-            let open = self
-                .state
-                .work_packages
-                .get(&dependent)
-                .is_some_and(|run| !matches!(run.status, WpStatus::Done | WpStatus::Skipped));
-            if open {
-                let event = RunEvent::DependencyResolved { wp: dependent, dependency: wp.clone(), skipped };
-                self.announce(now, event, outcome)?;
-            }
-        }
-        Ok(())
-    }
-
-    fn skip(&mut self, now: Moment, wp: &WpId, outcome: &mut Outcome) -> Result<(), OrchestrateError> {
-        let run = self.wp_mut(wp)?;
-        match run.status {
-            WpStatus::Done => return Err(OrchestrateError::AlreadyDone { wp: wp.clone() }),
-            WpStatus::Skipped => return Ok(()),
-            _ => {}
-        }
-        if let Some(WpStep::Agent(agent)) = run.step.take() {
-            run.tries.push(tries::record(&agent, now.unix_ms, super::state::TryOutcome::Interrupted));
-        }
-        run.status = WpStatus::Skipped;
-        self.announce_resolutions(now, wp, true, outcome)
-    }
-
-    fn resume(
-        &mut self,
-        now: Moment,
-        lanes: BTreeMap<WpId, Lane>,
-        roster: Option<Roster>,
-        max_parallel: Option<u32>,
-        orchestrator_pid: Option<u32>,
-        outcome: &mut Outcome,
-    ) -> Result<(), OrchestrateError> {
-        if !self.state.status.can_resume() {
-            // Over already; only what a crash left in the outbox is still to go out.
-            outcome.announced.extend(self.state.outbox.iter().cloned());
-            outcome.effects.push(Action::Finish { status: self.state.status });
-            return Ok(());
-        }
-        if let Some(roster) = roster {
-            self.state.roster = roster;
-        }
-        if let Some(max_parallel) = max_parallel {
-            self.state.max_parallel = max_parallel.max(1);
-        }
-        self.state.status = RunStatus::Running;
-        self.state.stop_reason = None;
-        self.state.finished_at_ms = None;
-        self.state.session_started_at_ms = now.unix_ms;
-        self.state.orchestrator_pid = orchestrator_pid;
-        // Announcements a crash left unconfirmed go out again, with their ids.
-        outcome.announced.extend(self.state.outbox.iter().cloned());
-        let ids: Vec<WpId> = self.state.work_packages.keys().cloned().collect();
-        for wp in ids {
-            let Some(on_disk) = lanes.get(&wp).copied() else { continue };
-            self.reconcile(now, &wp, on_disk, outcome)?;
-        }
-        Ok(())
-    }
-
-    /// Brings one WP in line with its lane on disk after a crash or a stop: a lane move that happened
-    /// is taken as done, a try under way counts as interrupted, a failed WP gets new tries.
-    fn reconcile(
-        &mut self,
-        now: Moment,
-        wp: &WpId,
-        on_disk: Lane,
-        outcome: &mut Outcome,
-    ) -> Result<(), OrchestrateError> {
-        let run = self.wp_mut(wp)?;
-        if matches!(run.status, WpStatus::Done | WpStatus::Skipped) {
-            return Ok(());
-        }
-        let was_failed = run.status == WpStatus::Failed;
-        if was_failed {
-            run.status = WpStatus::Pending;
-            run.implementation.failures = 0;
-            run.review.failures = 0;
-            run.rejections = 0;
-        }
-        match run.step.take() {
-            Some(WpStep::MoveLane { to, .. }) if on_disk == to => {
-                return self.lane_moved_to(now, wp, to, outcome);
-            }
-            Some(WpStep::Agent(agent)) => {
-                run.tries.push(tries::record(&agent, now.unix_ms, super::state::TryOutcome::Interrupted));
-            }
-            _ => {}
-        }
-        run.lane = on_disk;
-        if on_disk == Lane::Done {
-            // Done outside this run: nothing of it is this run's to announce.
-            run.status = WpStatus::Done;
-            return Ok(());
-        }
-        if run.status == WpStatus::InProgress {
-            let step = schedule::first_step(wp, run);
-            run.step = Some(step.clone());
-            if let WpStep::MoveLane { from, to, agent, note } = step {
-                let base_candidates = self.base_candidates(wp);
-                outcome.effects.push(Action::MoveLane { wp: wp.clone(), from, to, agent, note, base_candidates });
-            }
-        }
-        Ok(())
-    }
-
-    /// The done (not skipped) dependencies of `wp`, in declaration order.
-    fn base_candidates(&self, wp: &WpId) -> Vec<WpId> {
-        let Some(run) = self.state.work_packages.get(wp) else { return Vec::new() };
-        run.dependencies
-            .iter()
-            .filter(|dependency| self.state.work_packages.get(*dependency).is_some_and(|d| d.status == WpStatus::Done))
-            .cloned()
-            .collect()
-    }
-
-    fn lane_moved(
-        &mut self,
-        now: Moment,
-        wp: &WpId,
-        lane: Lane,
-        outcome: &mut Outcome,
-    ) -> Result<(), OrchestrateError> {
-        let run = self.wp_mut(wp)?;
-        match &run.step {
-            Some(WpStep::MoveLane { to, .. }) if *to == lane => {
-                run.step = None;
-                self.lane_moved_to(now, wp, lane, outcome)
-            }
-            _ => Err(OrchestrateError::Unexpected(format!("{wp}: no move to {lane} was asked for"))),
-        }
-    }
-
-    /// What follows a lane move the run asked for.
-    fn lane_moved_to(
-        &mut self,
-        now: Moment,
-        wp: &WpId,
-        lane: Lane,
-        outcome: &mut Outcome,
-    ) -> Result<(), OrchestrateError> {
-        let run = self.wp_mut(wp)?;
-        run.lane = lane;
-        match lane {
-            Lane::Doing => run.step = Some(WpStep::AwaitAgent { phase: Phase::Implementation }),
-            Lane::ForReview => run.step = Some(WpStep::AwaitAgent { phase: Phase::Review }),
-            Lane::Done => {
-                run.step = None;
-                run.status = WpStatus::Done;
-                run.completed_at_ms = Some(now.unix_ms);
-                self.announce_resolutions(now, wp, false, outcome)?;
-                let all_done = self.state.work_packages.values().all(|run| run.status == WpStatus::Done);
-                if all_done && !self.state.feature_completed_announced {
-                    self.state.feature_completed_announced = true;
-                    let event = RunEvent::FeatureCompleted {
-                        total_wps: self.state.work_packages.len() as u32,
-                        completed_at_ms: now.unix_ms,
-                        duration_ms: now.unix_ms.saturating_sub(self.state.started_at_ms),
-                    };
-                    self.announce(now, event, outcome)?;
-                }
-            }
-            Lane::Planned => run.step = None,
-        }
-        Ok(())
-    }
-
-    fn lane_move_failed(
-        &mut self,
-        now: Moment,
-        wp: &WpId,
-        error: String,
-        outcome: &mut Outcome,
-    ) -> Result<(), OrchestrateError> {
-        let run = self.wp_mut(wp)?;
-        let Some(WpStep::MoveLane { to, .. }) = run.step.take() else {
-            return Err(OrchestrateError::Unexpected(format!("{wp}: no lane move was under way")));
-        };
-        let message = format!("{wp}: moving the lane to {to} failed: {error}");
-        run.status = WpStatus::Failed;
-        run.last_error = Some(message.clone());
-        self.announce(now, RunEvent::Error { wp: wp.clone(), agent: None, message }, outcome)
-    }
-
-    /// Stops taking up work and asks every running agent to stop.
-    fn stop(&mut self, reason: super::state::StopReason, outcome: &mut Outcome) {
-        if self.state.status != RunStatus::Running {
-            return;
-        }
-        self.state.status = RunStatus::Stopping;
-        self.state.stop_reason = Some(reason);
-        for (id, run) in self.state.work_packages.iter_mut() {
-            if let Some(WpStep::Agent(agent)) = &mut run.step
-                && agent.started_at_ms.is_some()
-                && agent.stop.is_none()
-            {
-                agent.stop = Some(reason);
-                outcome.effects.push(Action::StopAgent { wp: id.clone(), phase: agent.phase, attempt: agent.attempt });
-            }
-        }
     }
 }
 

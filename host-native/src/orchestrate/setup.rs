@@ -103,6 +103,11 @@ impl RunContext {
     }
 }
 
+/// The agents chosen on the command line.
+pub fn choice_of(args: &crate::cli::OrchestrateArgs) -> AgentChoice {
+    AgentChoice { implementation: args.impl_agent.clone(), review: args.review_agent.clone() }
+}
+
 /// agents.yaml and the command line's choices, as the run's agents.
 pub fn load_roster(files: &RunFiles, choice: &AgentChoice) -> Result<Roster> {
     let path = files.agents_path();

@@ -1,10 +1,12 @@
 //! What a run shows: on a terminal, a table of the WPs (lane, what happens, agent, try, elapsed)
 //! redrawn in place with the latest messages under it; otherwise one plain line per thing that happens.
 
+use serde_json::{Value, json};
 use spec_kitty_core::WpId;
 use spec_kitty_core::orchestrate::state::{OrchestrationState, WpStatus, WpStep};
 use std::collections::VecDeque;
 use std::io::{IsTerminal, Write};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 /// One WP as the table and `--status` show it.
@@ -192,6 +194,22 @@ pub fn rows(state: &OrchestrationState, now_ms: u64) -> Vec<Row> {
         .collect()
 }
 
+/// Each WP's outcome, for the JSON documents.
+pub fn wp_summary(state: &OrchestrationState) -> Vec<Value> {
+    state
+        .work_packages
+        .iter()
+        .map(|(wp, run)| {
+            json!({
+                "wp_id": wp, "status": run.status, "lane": run.lane,
+                "implementation_tries": run.implementation.tries, "review_tries": run.review.tries,
+                "implemented_by": run.implemented_by, "last_error": run.last_error,
+                "blocked": run.status == WpStatus::Pending && state.blocked_by_failure(wp),
+            })
+        })
+        .collect()
+}
+
 /// `42s`, `3m 05s`, `1h 02m`.
 pub fn elapsed(ms: u64) -> String {
     let seconds = ms / 1000;
@@ -199,6 +217,36 @@ pub fn elapsed(ms: u64) -> String {
         0..60 => format!("{seconds}s"),
         60..3600 => format!("{}m {:02}s", seconds / 60, seconds % 60),
         _ => format!("{}h {:02}m", seconds / 3600, seconds % 3600 / 60),
+    }
+}
+
+/// fd 2 pointed at a file until dropped.
+pub struct StderrRedirect {
+    saved: i32,
+}
+
+impl StderrRedirect {
+    pub fn to(path: &Path) -> Option<StderrRedirect> {
+        use std::os::fd::AsRawFd;
+        let file = std::fs::File::options().create(true).append(true).open(path).ok()?;
+        // SAFETY: dup/dup2 on descriptors this process owns; the saved one is restored on drop.
+        unsafe {
+            let saved = libc::dup(2);
+            if saved < 0 || libc::dup2(file.as_raw_fd(), 2) < 0 {
+                return None;
+            }
+            Some(StderrRedirect { saved })
+        }
+    }
+}
+
+impl Drop for StderrRedirect {
+    fn drop(&mut self) {
+        // SAFETY: restores the descriptor saved in `to` and closes the copy.
+        unsafe {
+            libc::dup2(self.saved, 2);
+            libc::close(self.saved);
+        }
     }
 }
 
