@@ -445,12 +445,12 @@ export interface FeatureFolderFiles {
   /** The `tasks/WP*.md` files; the last component of `fileName` is the file's name in `tasks/`. */
   wpFiles?: Array<{ fileName: string; text: string }>;
 }
-/** The repository as the host found it; every key may be left out (empty). Unknown keys are refused. */
+/** The repository as the host found it; every key but `current_branch` may be left out (empty). Unknown keys are refused. */
 export interface RepositoryFacts {
   /** How messages name the repository (its root's path). */
   root_label?: string;
   /** The branch checked out in the main working tree. */
-  current_branch?: string;
+  current_branch: string;
   /** Every local branch and its tip commit. */
   branch_tips?: Record<string, string>;
   /** The local branches every commit of which is in the feature's target branch (merge). */

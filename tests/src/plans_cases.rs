@@ -396,11 +396,12 @@ fn refused_argument_cases(fixtures: &[Fixture], out: &mut Vec<Case>) {
         "wpFiles": fixture.wp_files.iter().map(|(f, t)| json!({ "fileName": f, "text": t })).collect::<Vec<_>>(),
     });
     let occasion = json!({ "now_ms": 1_770_000_000_000u64, "shell_pid": "42" });
-    let junk: [(&'static str, Value); 16] = [
+    let junk: [(&'static str, Value); 17] = [
         ("planImplement", json!([feature, "WP01", {}])),
         ("planImplement", json!([feature, "WP1", { "occasion": occasion, "repository": {} }])),
         ("planImplement", json!([feature, "WP01", { "occasion": occasion, "repository": { "branchTips": {} } }])),
         ("planMerge", json!([feature])),
+        ("planMerge", json!([feature, { "repository": { "branch_tips": {} } }])),
         ("planMerge", json!([{ "slug": "../x" }, { "repository": {} }])),
         ("planMergeMoves", json!([feature, 7, { "repository": {}, "occasion": occasion }])),
         ("planAccept", json!([feature, { "occasion": { "now_ms": -1, "shell_pid": "1" } }])),

@@ -54,22 +54,27 @@ pub struct Occasion {
     pub shell_pid: String,
 }
 
-/// The repository as the host found it before a plan. Every fact may be left out of its serde form:
-/// an absent one is empty (no branches, nothing merged, no worktrees).
+/// The repository as the host found it before a plan. In its serde form every fact but the
+/// current branch (which every plan that reads the repository needs) may be left out: an absent
+/// one is empty (no branches, nothing merged, no worktrees).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
 pub struct RepositoryFacts {
     /// How messages name the repository (its root's path).
+    #[serde(default)]
     pub root_label: String,
     /// The branch checked out in the main working tree.
     pub current_branch: String,
     /// Every local branch and its tip commit.
+    #[serde(default)]
     pub branch_tips: BTreeMap<String, String>,
     /// The local branches every commit of which is in the feature's target branch (only merge
     /// needs it; see [`FeatureFolder::target_branch`]).
+    #[serde(default)]
     pub merged_into_target: BTreeSet<String>,
     /// The folders under `.worktrees/`, each with whether a worktree is checked out there (it has
     /// a `.git`).
+    #[serde(default)]
     pub worktrees: BTreeMap<String, bool>,
 }
 

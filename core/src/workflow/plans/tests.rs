@@ -3,7 +3,7 @@
 //! feature exactly when its last WP is done.
 
 use super::implement::Start;
-use super::layout::{branch_name, parse_branch_name, slugs_named_by};
+use super::layout::{branch_name, check_branch_name, parse_branch_name, slugs_named_by};
 use super::move_task::MoveRequest;
 use super::*;
 use crate::events::Payload;
@@ -292,6 +292,66 @@ fn a_branch_name_parses_back_to_its_feature_and_wp() {
 }
 
 #[test]
+fn a_branch_name_git_would_refuse_or_read_as_an_option_is_refused() {
+    for good in ["028-cli-event-emission-sync-WP01", "main", "feature/x.y-WP01", "x.lock-WP01", "a@b"] {
+        assert_eq!(check_branch_name(good), Ok(()), "{good}");
+    }
+    for bad in [
+        "",
+        "-b-WP01",
+        "--help-WP01",
+        "HEAD",
+        "@",
+        "my feature-WP01",
+        "a..b-WP01",
+        "a~1",
+        "a^",
+        "a:b",
+        "a?",
+        "a*",
+        "a[b",
+        "a\\b",
+        "a\tb",
+        "a@{1}",
+        "/a",
+        "a/",
+        "a//b",
+        "a.",
+        ".a",
+        "a/.b",
+        "a.lock",
+        "a/b.lock/c",
+    ] {
+        assert!(matches!(check_branch_name(bad), Err(PlanError::BadBranchName { .. })), "{bad:?}");
+    }
+}
+
+/// A one-WP feature in `lane` whose folder is named `slug`.
+fn feature_named(slug: &str, lane: Lane) -> FeatureFolder {
+    let world = [WpWorld { lane, dependencies: vec![], branch: None, worktree: false }];
+    let texts = FeatureTexts {
+        slug: slug.into(),
+        dir_label: format!("kitty-specs/{slug}"),
+        meta: None,
+        tasks: None,
+        wp_files: wp_files(&world).into_iter().collect(),
+    };
+    FeatureFolder::from_texts(texts).expect("a feature")
+}
+
+#[test]
+fn implement_and_merge_never_hand_git_a_branch_it_would_read_as_an_option() {
+    let is_refused = |result: Result<(), PlanError>| matches!(result, Err(PlanError::BadBranchName { ref branch, .. }) if branch == "-b-WP01");
+    let mut facts = repository(&[]);
+    let started = implement::plan(&feature_named("-b", Lane::Planned), &id(0), &facts, None, &occasion());
+    assert!(is_refused(started.map(drop)));
+
+    // Such a branch exists only when made with plumbing; merge does not hand it to git either.
+    facts.branch_tips.insert("-b-WP01".into(), "work".into());
+    assert!(is_refused(merge::plan(&feature_named("-b", Lane::Doing), &facts).map(drop)));
+}
+
+#[test]
 fn the_feature_is_named_by_its_branch_or_folder_only_as_a_whole_component() {
     let slugs = vec!["028-x".to_string(), "028-x-y".to_string()];
     assert_eq!(slugs_named_by(&slugs, "028-x-WP02", "/r"), vec![&slugs[0]]);
@@ -333,9 +393,13 @@ fn a_start_interrupted_before_its_commit_is_finished_not_repeated() {
 /// saying its type.
 #[test]
 fn facts_and_plans_have_the_serde_forms_other_hosts_use() {
-    let empty: RepositoryFacts = serde_json::from_str("{}").expect("every repository fact may be left out");
-    assert_eq!(empty, RepositoryFacts::default());
-    let typo = serde_json::from_str::<RepositoryFacts>(r#"{"branchTips": {}}"#).expect_err("an unknown key");
+    let bare: RepositoryFacts =
+        serde_json::from_str(r#"{"current_branch": "main"}"#).expect("every other repository fact may be left out");
+    assert_eq!(bare, RepositoryFacts { current_branch: "main".into(), ..RepositoryFacts::default() });
+    let none = serde_json::from_str::<RepositoryFacts>("{}").expect_err("the current branch is required");
+    assert!(none.to_string().contains("missing field `current_branch`"), "{none}");
+    let typo = serde_json::from_str::<RepositoryFacts>(r#"{"current_branch": "main", "branchTips": {}}"#)
+        .expect_err("an unknown key");
     assert!(typo.to_string().contains("unknown field `branchTips`"), "{typo}");
     assert!(serde_json::from_str::<Occasion>(r#"{"now_ms": 1}"#).is_err(), "shell_pid is required");
     let request: MoveRequest = serde_json::from_str(r#"{"wp": "WP01", "to": "doing"}"#).expect("wp and to suffice");
