@@ -29,10 +29,24 @@ function featureFiles(slug) {
   return { slug, tasksMd, wpFiles };
 }
 
+/**
+ * A feature folder of tests/fixtures/kitty-specs (or `set`, e.g. kitty-specs-compat) as the plan functions
+ * take it: loadFeature's shape plus meta.json.
+ */
+function featureFolder(slug, set = 'kitty-specs') {
+  const dir = path.join(repoRoot, 'tests', 'fixtures', set, slug);
+  const read = (name) => (fs.existsSync(path.join(dir, name)) ? fs.readFileSync(path.join(dir, name), 'utf8') : null);
+  const wpDir = path.join(dir, 'tasks');
+  const wpFiles = fs.existsSync(wpDir)
+    ? fs.readdirSync(wpDir).sort().map((name) => ({ fileName: `tasks/${name}`, text: fs.readFileSync(path.join(wpDir, name), 'utf8') }))
+    : [];
+  return { slug, metaJson: read('meta.json'), tasksMd: read('tasks.md'), wpFiles };
+}
+
 const FIXTURE_SLUGS = [
   '020-autonomous-multi-agent-orchestrator',
   '027-cli-authentication-module-commands',
   '028-cli-event-emission-sync',
 ];
 
-module.exports = { loadPackage, featureFiles, FIXTURE_SLUGS, pkgDir, repoRoot };
+module.exports = { loadPackage, featureFiles, featureFolder, FIXTURE_SLUGS, pkgDir, repoRoot };

@@ -17,6 +17,8 @@ const EXPORTS = {
   clock: ['LamportClock'],
   board: ['foldBoard'],
   workflow: ['parseTasksMd', 'parseWpFile', 'loadFeature', 'DependencyGraph'],
+  plans: ['planImplement', 'planMerge', 'planMergeMoves', 'planAccept', 'planMoveTask', 'planMarkStatus', 'planAddHistory',
+    'planFinalizeTasks', 'branchName', 'parseBranchName'],
   sync: ['planBatches', 'backoffDelayMs', 'readBatchAnswer', 'reactToAnswer'],
 };
 
@@ -51,13 +53,20 @@ test('the TypeScript declarations type every export and carry the interfaces', (
   const dts = fs.readFileSync(path.join(pkgDir, 'node', 'spec_kitty_wasm.d.ts'), 'utf8');
   for (const name of ['Envelope', 'BuildContext', 'IdentityInput', 'BuildOptions', 'WpStatusChangedInput', 'ValidationIssue',
     'BuildError', 'ClockJson', 'Board', 'WpCard', 'TasksPlan', 'WpFileView', 'FeatureFiles', 'FeaturePlan', 'GraphView',
-    'QueuedItem', 'BatchPlan', 'BatchAnswer', 'SentEvent', 'AnswerContextInput', 'BatchOutcome', 'NextStep']) {
+    'QueuedItem', 'BatchPlan', 'BatchAnswer', 'SentEvent', 'AnswerContextInput', 'BatchOutcome', 'NextStep',
+    'FeatureFolderFiles', 'RepositoryFacts', 'Occasion', 'PlanFacts', 'MoveRequest', 'MarkStatusRequest', 'AddHistoryRequest',
+    'FileEdit', 'GitStep', 'EventDraft', 'Changes', 'Start', 'ImplementPlan', 'BranchMerge', 'MergePlan', 'MergeMoves',
+    'AcceptPlan', 'MoveTaskPlan', 'SubtaskChange', 'MarkStatusPlan', 'FinalizedWp', 'Finalization', 'FinalizePlan',
+    'BranchParts']) {
     assert.match(dts, new RegExp(`export (interface|type) ${name}\\b`), name);
   }
   assert.match(dts, /export function buildWpStatusChanged\(context: BuildContext, payload: WpStatusChangedInput\): Envelope;/);
   assert.match(dts, /export function validateEvent\(event: unknown\): ValidationIssue\[\];/);
   assert.match(dts, /export function ulid\(nowMs\?: number, entropyHex\?: string\): string;/);
   assert.match(dts, /export function foldBoard\(events: Envelope\[\]\): Board;/);
+  assert.match(dts, /export function planImplement\(feature: FeatureFolderFiles, wp: WpId, facts: PlanFacts\): ImplementPlan;/);
+  assert.match(dts, /export function planMarkStatus\(feature: FeatureFolderFiles, request: MarkStatusRequest\): MarkStatusPlan;/);
+  assert.match(dts, /export function parseBranchName\(branch: string\): BranchParts \| null;/);
   assert.match(dts, /export function reactToAnswer\(answer: BatchAnswer, sent: SentEvent\[\], context\?: AnswerContextInput\): BatchOutcome;/);
   assert.doesNotMatch(dts, /: any\b/, 'no untyped parameter or result');
 });

@@ -3,7 +3,7 @@
 // abort the WASM instance and break every later call).
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const { loadPackage, featureFiles } = require('../test-support/load.cjs');
+const { loadPackage, featureFiles, featureFolder } = require('../test-support/load.cjs');
 
 const k = loadPackage();
 
@@ -36,7 +36,8 @@ function junk(depth = 0) {
     case 8: return Array.from({ length: Math.floor(random() * 4) }, () => junk(depth + 1));
     default: {
       const keys = ['wp_id', 'nodeId', 'teamSlug', 'lamportClock', 'nowMs', 'entropyHex', 'payload', 'event_id', 'kind',
-        'results', 'id', 'dependencies', 'tasksMd', 'slug', 'wpFiles', 'value', 'node_id', 'status', 'bytes'];
+        'results', 'id', 'dependencies', 'tasksMd', 'slug', 'wpFiles', 'value', 'node_id', 'status', 'bytes', 'metaJson',
+        'repository', 'occasion', 'head_text', 'current_branch', 'now_ms', 'shell_pid', 'wp', 'to', 'note', 'subtasks'];
       const object = {};
       for (let i = Math.floor(random() * 5); i > 0; i -= 1) object[pick(keys)] = junk(depth + 1);
       return object;
@@ -47,6 +48,10 @@ function junk(depth = 0) {
 const clock = new k.LamportClock('d036a097a835', 5);
 const graph = new k.DependencyGraph([{ id: 'WP01' }, { id: 'WP02', dependencies: ['WP01'] }]);
 const factory = new k.EventFactory({ nodeId: 'd036a097a835', teamSlug: 't' });
+// The plans get a real feature and real facts half the time, so that junk reaches past the first argument.
+const folder = featureFolder('043-numbered-mission', 'kitty-specs-compat');
+const facts = { repository: { current_branch: 'main', branch_tips: { main: 'm' } }, occasion: { now_ms: 0, shell_pid: '1' } };
+const real = (value, junkValue) => (random() < 0.5 ? value : junkValue);
 const CALLS = {
   buildWpStatusChanged: (a, b) => k.buildWpStatusChanged(a, b),
   buildWpCreated: (a, b) => k.buildWpCreated({ nodeId: 'd036a097a835', teamSlug: 't', lamportClock: a }, b),
@@ -71,6 +76,16 @@ const CALLS = {
   backoffDelayMs: (a, b, c) => k.backoffDelayMs(a, b, c),
   readBatchAnswer: (a, b, c) => k.readBatchAnswer(a, b, c),
   reactToAnswer: (a, b, c) => k.reactToAnswer(a, b, c),
+  planImplement: (a, b, c) => k.planImplement(real(folder, a), real('WP01', b), real(facts, c)),
+  planMerge: (a, b) => k.planMerge(real(folder, a), b),
+  planMergeMoves: (a, b, c) => k.planMergeMoves(real(folder, a), b, real(facts, c)),
+  planAccept: (a, b) => k.planAccept(real(folder, a), b),
+  planMoveTask: (a, b, c) => k.planMoveTask(real(folder, a), b, real(facts, c)),
+  planMarkStatus: (a, b) => k.planMarkStatus(real(folder, a), b),
+  planAddHistory: (a, b, c) => k.planAddHistory(real(folder, a), b, real(facts, c)),
+  planFinalizeTasks: (a) => k.planFinalizeTasks(real({ ...folder, wpFiles: a }, a)),
+  branchName: (a, b) => k.branchName(a, b),
+  parseBranchName: (a) => k.parseBranchName(a),
 };
 
 test('3000 calls with junk arguments: results or Errors, never a trap', () => {
