@@ -284,6 +284,16 @@ mod tests {
     }
 
     #[test]
+    fn a_chosen_agent_is_found_by_its_alias() {
+        let text = "agents:\n  claude-code:\n    command: claude -p\n  auggie:\n    command: auggie\n";
+        let choice = AgentChoice { implementation: Some("claude".into()), review: Some("augment".into()) };
+        let roster = Roster::from_config(&config(text), &choice).expect("aliases resolve");
+        assert_eq!((roster.implementation[0].as_str(), roster.review[0].as_str()), ("claude-code", "auggie"));
+        let same = AgentChoice { implementation: Some("claude".into()), review: Some("claude-code".into()) };
+        assert!(matches!(Roster::from_config(&config(text), &same), Err(RosterError::NoOtherReviewer { .. })));
+    }
+
+    #[test]
     fn fail_strategy_allows_no_retries_and_disabled_defaults_are_skipped() {
         let text = "fallback_strategy: fail\ndefaults:\n  implementation: [c, a]\nagents:\n  a:\n    command: x\n  b:\n    command: y\n  c: false\n";
         let roster = Roster::from_config(&config(text), &AgentChoice::default()).expect("valid");
