@@ -72,7 +72,7 @@ cat >"$out/package.json" <<JSON
 {
   "name": "@spec-kitty/core",
   "version": "$version",
-  "description": "spec-kitty's core (events, Lamport clock, validation, tasks.md and the dependency graph, board, sync decisions) compiled to WebAssembly, identical to the native build.",
+  "description": "spec-kitty's core (events, Lamport clock, validation, tasks.md and the dependency graph, the workflow commands' plans, board, sync decisions) compiled to WebAssembly, identical to the native build.",
   "license": "MIT",
   "main": "./node/$lib.js",
   "types": "./node/$lib.d.ts",
