@@ -26,9 +26,9 @@
 //! - Not connected: batches (through [`super::drain`]) when the connection machine asks for a queue sync, and
 //!   in batch mode also when the queue grows, at most one drain per `min_batch_interval_ms`. In batch mode each
 //!   periodic sync also tries the WebSocket again, so a hub that is back gets it.
-//! - Stopping: live events in flight and the rest of the queue get `flush_on_stop_ms` to go; then the
-//!   connection is closed and the service finishes. A drain under way is let finish (the host's clock stops
-//!   its waits).
+//! - Stopping: live events in flight and the rest of the queue get `flush_on_stop_ms` to go, live when
+//!   connected, otherwise by one last drain bounded by the same time; then the connection is closed and the
+//!   service finishes. A drain under way is let finish (the host's clock stops its waits).
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
@@ -249,10 +249,16 @@ impl SyncService {
             ServiceInput::Queued { events } => self.on_queued(now_ms, events, &mut actions),
             ServiceInput::DrainEnded { report } => self.on_drain_ended(now_ms, report, &mut actions),
             ServiceInput::Stop => {
-                self.stop_at_ms = Some(now_ms.saturating_add(self.config.flush_on_stop_ms));
+                let deadline = now_ms.saturating_add(self.config.flush_on_stop_ms);
+                self.stop_at_ms = Some(deadline);
                 self.drain_wanted_at_ms = None;
                 if self.live {
                     self.read_queue(&mut actions);
+                } else if !self.draining {
+                    // Not connected: what a batch can take within the flush time goes that way.
+                    self.draining = true;
+                    let config = DrainConfig { stop_at_ms: Some(deadline), ..DrainConfig::default() };
+                    actions.push(ServiceAction::Drain { config });
                 }
             }
         }

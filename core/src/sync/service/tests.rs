@@ -253,6 +253,20 @@ fn stop_during_a_drain_finishes_when_the_drain_ends() {
 }
 
 #[test]
+fn stop_while_not_connected_sends_what_a_batch_can_within_the_flush_time_then_finishes() {
+    let mut service = SyncService::new(ServiceConfig::default());
+    service.handle(T0, 0, ServiceInput::Start);
+    service.handle(T0, 0, ServiceInput::OpenFailed { reason: "refused".into() });
+    let stopping = service.handle(T0 + 10, 0, ServiceInput::Stop);
+    assert_eq!(
+        stopping,
+        vec![ServiceAction::Drain { config: DrainConfig { stop_at_ms: Some(T0 + 2_010), ..DrainConfig::default() } }]
+    );
+    let ended = service.handle(T0 + 500, 0, ServiceInput::DrainEnded { report: None });
+    assert_eq!(ended, vec![ServiceAction::Finish]);
+}
+
+#[test]
 fn inputs_and_actions_are_plain_json_for_other_hosts() {
     let input: ServiceInput = serde_json::from_str(r#"{"kind":"frame","text":"{}"}"#).unwrap();
     assert_eq!(input, ServiceInput::Frame { text: "{}".into() });
