@@ -3,6 +3,7 @@
 use crate::app::invalid;
 use crate::file_lock;
 use crate::git;
+use crate::repo_files::RepoFiles;
 use anyhow::{Context, Result};
 use serde::Deserialize;
 use spec_kitty_core::ProjectIdentity;
@@ -21,6 +22,10 @@ pub struct Project {
 /// the milliseconds in this variable.
 pub const LOCK_TIMEOUT_ENV: &str = "SPEC_KITTY_LOCK_TIMEOUT_MS";
 const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(60);
+
+const KITTIFY_DIR: &str = ".kittify";
+/// The project's identity, relative to the root.
+const CONFIG_PATH: &str = ".kittify/config.yaml";
 
 /// Held while a command reads, changes and commits the project's files; released on drop (or by
 /// the kernel when the process dies, so a killed command never leaves it taken).
@@ -70,32 +75,56 @@ impl Project {
             std::fs::read_to_string(&head_path).with_context(|| format!("cannot read {}", head_path.display()))?;
         match head.trim().strip_prefix("ref: refs/heads/") {
             Some(branch) => Ok(branch.to_string()),
-            None => Err(invalid(format!(
-                "HEAD of {} is detached (at {}): check out a branch (e.g. the feature's target branch) before `{command}`",
-                self.root.display(),
-                head.trim().chars().take(12).collect::<String>()
-            ))),
+            None => {
+                // A rebase detaches HEAD: say what is under way rather than only that HEAD is detached.
+                self.require_no_merge_in_progress(command)?;
+                Err(invalid(format!(
+                    "HEAD of {} is detached (at {}): check out a branch (e.g. the feature's target branch) before `{command}`",
+                    self.root.display(),
+                    head.trim().chars().take(12).collect::<String>()
+                )))
+            }
         }
     }
 
     /// Refuses to start while a merge (the user's, or one a killed command left) is in progress in
     /// the main working tree: merging or committing on top of it would conclude or destroy it.
+    /// A cherry-pick, revert or rebase is refused alike: a commit of ours on top of it would fail
+    /// half-way (after a worktree was made) or become part of it.
     pub fn require_no_merge_in_progress(&self, command: &str) -> Result<()> {
-        if self.git_dir.join("MERGE_HEAD").exists() {
-            return Err(invalid(format!(
-                "a merge is in progress in {}: finish it (git commit) or abort it (git merge --abort) before `{command}`",
-                self.root.display()
-            )));
+        let root = self.root.display();
+        match self.operation_in_progress() {
+            None => Ok(()),
+            Some("merge") => Err(invalid(format!(
+                "a merge is in progress in {root}: finish it (git commit) or abort it (git merge --abort) before `{command}`"
+            ))),
+            Some(operation) => Err(invalid(format!(
+                "a {operation} is in progress in {root}: finish it (git {operation} --continue) or abort it (git {operation} --abort) before `{command}`"
+            ))),
         }
-        Ok(())
+    }
+
+    /// The git operation under way in the main working tree, as git marks it in its folder.
+    fn operation_in_progress(&self) -> Option<&'static str> {
+        [
+            ("MERGE_HEAD", "merge"),
+            ("CHERRY_PICK_HEAD", "cherry-pick"),
+            ("REVERT_HEAD", "revert"),
+            ("rebase-merge", "rebase"),
+            ("rebase-apply", "rebase"),
+        ]
+        .into_iter()
+        .find(|(marker, _)| self.git_dir.join(marker).exists())
+        .map(|(_, operation)| operation)
     }
 
     fn sweep_leftover_temp_files(&self) {
         let specs = self.specs_dir();
-        let mut dirs = vec![self.root.join(".kittify")];
+        // Only real folders: a link (a cloned repository's) could lead the sweep outside the repository.
+        let real_dir = |path: &Path| std::fs::symlink_metadata(path).is_ok_and(|meta| meta.is_dir());
+        let mut dirs: Vec<PathBuf> =
+            Some(self.root.join(".kittify")).filter(|kittify| real_dir(kittify)).into_iter().collect();
         if let Ok(features) = std::fs::read_dir(&specs) {
-            // Only real folders: a link (a cloned repository's) could lead the sweep outside the repository.
-            let real_dir = |path: &Path| std::fs::symlink_metadata(path).is_ok_and(|meta| meta.is_dir());
             for feature in features.flatten().map(|entry| entry.path()).filter(|path| real_dir(path)) {
                 let tasks = feature.join("tasks");
                 if real_dir(&tasks) {
@@ -110,7 +139,7 @@ impl Project {
     }
 
     pub fn config_path(&self) -> PathBuf {
-        self.root.join(".kittify").join("config.yaml")
+        self.root.join(CONFIG_PATH)
     }
 
     pub fn specs_dir(&self) -> PathBuf {
@@ -127,11 +156,8 @@ impl Project {
     /// missing; an error naming the field when a value would make every event invalid.
     pub fn identity(&self) -> Result<Option<ProjectIdentity>> {
         let path = self.config_path();
-        let text = match std::fs::read_to_string(&path) {
-            Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
-        };
+        // Through the repository's capability: a `.kittify` that links outside is refused.
+        let Some(text) = RepoFiles::open(&self.root)?.read_optional(CONFIG_PATH)? else { return Ok(None) };
         let config: KittifyConfig = if text.trim().is_empty() {
             KittifyConfig { project: None }
         } else {
@@ -152,7 +178,8 @@ impl Project {
             return Ok((identity, false));
         }
         let path = self.config_path();
-        let existing = std::fs::read_to_string(&path).unwrap_or_default();
+        let files = RepoFiles::open(&self.root)?;
+        let existing = files.read_optional(CONFIG_PATH)?.unwrap_or_default();
         if existing.lines().any(|line| line.starts_with("project:")) {
             return Err(invalid(format!("{}: the `project` section needs both `uuid` and `slug`", path.display())));
         }
@@ -165,9 +192,8 @@ impl Project {
             "project:\n  uuid: {}\n  slug: {}\n  node_id: {}\n",
             identity.uuid, identity.slug, node_id
         ));
-        std::fs::create_dir_all(path.parent().unwrap_or(&self.root))
-            .with_context(|| format!("cannot create {}", path.display()))?;
-        crate::state::write_atomically(&path, text.as_bytes())?;
+        files.ensure_real_dir(KITTIFY_DIR)?;
+        files.write_atomically(CONFIG_PATH, text.as_bytes())?;
         Ok((identity, true))
     }
 }

@@ -37,6 +37,16 @@ fn run_step(root: &Path, files: &RepoFiles, step: &GitStep) -> Result<()> {
     match step {
         GitStep::ExcludeLocally { pattern } => git::exclude_locally(root, pattern),
         GitStep::AddWorktree { path, branch, create_from } => {
+            // git follows links: the folders it checks out into must be real ones inside the root.
+            if let Some((parent, _)) = path.rsplit_once('/') {
+                files.ensure_real_dir(parent)?;
+            }
+            if files.symlink_metadata(path).is_ok_and(|meta| meta.file_type().is_symlink()) {
+                anyhow::bail!(
+                    "{} is a symbolic link; spec-kitty checks worktrees out only into real folders inside the repository",
+                    files.label(path)
+                );
+            }
             let path = files.label(path);
             match create_from {
                 Some(base) => git::run(root, &["worktree", "add", "-b", branch, &path, base]),

@@ -2,9 +2,10 @@
 //! branches, merges and worktrees, the time and the shell. Gathering only: every decision on these
 //! facts is the core's (`spec_kitty_core::workflow::plans`).
 
+use crate::app::invalid;
 use crate::git;
 use crate::project::Project;
-use anyhow::Result;
+use anyhow::{Context, Result};
 use spec_kitty_core::workflow::plans::layout::WORKTREES_DIR;
 use spec_kitty_core::workflow::plans::{Occasion, RepositoryFacts};
 use std::collections::{BTreeMap, BTreeSet};
@@ -33,22 +34,43 @@ pub fn repository(project: &Project, current_branch: String) -> Result<Repositor
             Some((name.strip_prefix("refs/heads/")?.to_string(), tip.to_string()))
         })
         .collect();
-    let mut worktrees = BTreeMap::new();
-    if let Ok(entries) = std::fs::read_dir(project.root.join(WORKTREES_DIR)) {
-        for entry in entries.flatten() {
-            let (path, Ok(name)) = (entry.path(), entry.file_name().into_string()) else { continue };
-            if path.is_dir() {
-                worktrees.insert(name, path.join(".git").exists());
-            }
-        }
-    }
     Ok(RepositoryFacts {
         root_label: project.root.display().to_string(),
         current_branch,
         branch_tips,
         merged_into_target: BTreeSet::new(),
-        worktrees,
+        worktrees: worktree_folders(project)?,
     })
+}
+
+/// The real folders under `.worktrees/`, each with whether a worktree is checked out there. A
+/// `.worktrees` that is a link is refused: git would check worktrees out wherever it leads.
+fn worktree_folders(project: &Project) -> Result<BTreeMap<String, bool>> {
+    let folder = project.root.join(WORKTREES_DIR);
+    let mut worktrees = BTreeMap::new();
+    match std::fs::symlink_metadata(&folder) {
+        Ok(meta) if meta.file_type().is_symlink() => {
+            return Err(invalid(format!(
+                "{} is a symbolic link; spec-kitty makes worktrees only in a real folder inside the repository",
+                folder.display()
+            )));
+        }
+        Ok(meta) if !meta.is_dir() => {
+            return Err(invalid(format!(
+                "{} is not a folder; move it away so spec-kitty can make its worktrees there",
+                folder.display()
+            )));
+        }
+        Ok(_) => {}
+        Err(_) => return Ok(worktrees),
+    }
+    for entry in std::fs::read_dir(&folder).with_context(|| format!("cannot read {}", folder.display()))?.flatten() {
+        let (path, Ok(name)) = (entry.path(), entry.file_name().into_string()) else { continue };
+        if entry.file_type().is_ok_and(|kind| kind.is_dir()) {
+            worktrees.insert(name, path.join(".git").exists());
+        }
+    }
+    Ok(worktrees)
 }
 
 /// The local branches every commit of which is in `target` (none when `target` has no commit).

@@ -19,6 +19,8 @@ pub enum PlanError {
     NotOnTarget { target: String, current: String, repository: String },
     #[error("{wp}: {error}")]
     IllegalMove { wp: WpId, error: LaneError },
+    #[error("`{branch}` cannot be a git branch: {why} (the WP branches are named after the feature folder)")]
+    BadBranchName { branch: String, why: String },
     #[error("--note: the note is empty")]
     EmptyNote,
     #[error(
@@ -55,6 +57,7 @@ impl ErrorKind for PlanError {
             | PlanError::NotPlanned { .. }
             | PlanError::NotOnTarget { .. }
             | PlanError::EmptyNote
+            | PlanError::BadBranchName { .. }
             | PlanError::BadSlug(_)
             | PlanError::NoSuchFeature { .. }
             | PlanError::SeveralFeatures { .. } => ErrorType::Validation,

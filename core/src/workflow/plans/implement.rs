@@ -8,7 +8,7 @@
 use serde::Serialize;
 
 use super::lane_moves::{lane_edits, status_changed};
-use super::layout::{WORKTREES_DIR, worktree_path};
+use super::layout::{WORKTREES_DIR, check_branch_name, worktree_path};
 use super::{Changes, FeatureFolder, GitStep, Occasion, PlanError, RepositoryFacts};
 use crate::ids::WpId;
 use crate::workflow::{Lane, WpFile};
@@ -77,6 +77,9 @@ pub fn plan(
         [dependency] if repository.has_branch(&feature.branch_of(dependency)) => feature.branch_of(dependency),
         _ => feature.target_branch(repository),
     };
+    // Both reach git as arguments.
+    check_branch_name(&plan.branch)?;
+    check_branch_name(&base)?;
     let steps = &mut plan.changes.git_steps;
     steps.push(GitStep::ExcludeLocally { pattern: format!("{WORKTREES_DIR}/") });
     let checked_out = repository.worktrees.get(&plan.branch).copied().unwrap_or(false);

@@ -1,6 +1,7 @@
 //! Where things are: a WP's branch and worktree, a feature's folder and files, relative to the
 //! repository's root. Every host names them through these functions, so none can disagree.
 
+use super::PlanError;
 use crate::ids::WpId;
 
 /// The folder holding the features.
@@ -11,6 +12,32 @@ pub const WORKTREES_DIR: &str = ".worktrees";
 /// The branch a WP is implemented on: `{slug}-{wp}`, e.g. `028-cli-event-emission-sync-WP01`.
 pub fn branch_name(slug: &str, wp: &WpId) -> String {
     format!("{slug}-{wp}")
+}
+
+/// Refuses a name git would not take as a branch (`git check-ref-format --branch`'s rules), or
+/// would read as an option: a feature folder named `-b` must not hand git `-b-WP01`.
+pub fn check_branch_name(branch: &str) -> Result<(), PlanError> {
+    let why = if branch.is_empty() {
+        Some("it is empty")
+    } else if branch.starts_with('-') {
+        Some("it starts with `-`, which git reads as an option")
+    } else if branch == "HEAD" || branch == "@" {
+        Some("git reserves it")
+    } else if branch.chars().any(|c| c.is_control() || " ~^:?*[\\".contains(c)) {
+        Some("it holds a space, a control character or one of ~ ^ : ? * [ \\")
+    } else if branch.contains("..") || branch.contains("@{") || branch.contains("//") {
+        Some("it holds `..`, `@{` or `//`")
+    } else if branch.starts_with('/') || branch.ends_with('/') || branch.ends_with('.') {
+        Some("it starts or ends with `/`, or ends with `.`")
+    } else if branch.split('/').any(|part| part.starts_with('.') || part.ends_with(".lock")) {
+        Some("a part of it starts with `.` or ends with `.lock`")
+    } else {
+        None
+    };
+    match why {
+        Some(why) => Err(PlanError::BadBranchName { branch: branch.to_string(), why: why.to_string() }),
+        None => Ok(()),
+    }
 }
 
 /// The feature slug and WP a branch made by [`branch_name`] names; `None` for any other branch.

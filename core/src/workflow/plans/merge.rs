@@ -8,6 +8,7 @@
 use serde::Serialize;
 
 use super::lane_moves::{join, lane_edits, status_changed};
+use super::layout::check_branch_name;
 use super::{Changes, FeatureFolder, Occasion, PlanError, RepositoryFacts};
 use crate::ids::WpId;
 use crate::workflow::Lane;
@@ -47,7 +48,7 @@ pub fn plan(feature: &FeatureFolder, repository: &RepositoryFacts) -> Result<Mer
         });
     }
     let lanes = feature.plan.lanes();
-    let merges = feature
+    let merges: Vec<BranchMerge> = feature
         .plan
         .graph
         .topological_order()
@@ -59,6 +60,10 @@ pub fn plan(feature: &FeatureFolder, repository: &RepositoryFacts) -> Result<Mer
             has_missing_work.then(|| BranchMerge { message: format!("Merge {branch} into {target}"), wp, branch })
         })
         .collect();
+    // Each reaches git as an argument (such a branch exists only when made with plumbing).
+    for merge in &merges {
+        check_branch_name(&merge.branch)?;
+    }
     Ok(MergePlan { target, merges })
 }
 

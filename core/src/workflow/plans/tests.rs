@@ -3,7 +3,7 @@
 //! feature exactly when its last WP is done.
 
 use super::implement::Start;
-use super::layout::{branch_name, parse_branch_name, slugs_named_by};
+use super::layout::{branch_name, check_branch_name, parse_branch_name, slugs_named_by};
 use super::move_task::MoveRequest;
 use super::*;
 use crate::events::Payload;
@@ -289,6 +289,66 @@ fn a_branch_name_parses_back_to_its_feature_and_wp() {
     for other in ["main", "028-x-WP1", "-WP01", "028-x-wp01", "028-x-WP01-fix"] {
         assert_eq!(parse_branch_name(other), None, "{other}");
     }
+}
+
+#[test]
+fn a_branch_name_git_would_refuse_or_read_as_an_option_is_refused() {
+    for good in ["028-cli-event-emission-sync-WP01", "main", "feature/x.y-WP01", "x.lock-WP01", "a@b"] {
+        assert_eq!(check_branch_name(good), Ok(()), "{good}");
+    }
+    for bad in [
+        "",
+        "-b-WP01",
+        "--help-WP01",
+        "HEAD",
+        "@",
+        "my feature-WP01",
+        "a..b-WP01",
+        "a~1",
+        "a^",
+        "a:b",
+        "a?",
+        "a*",
+        "a[b",
+        "a\\b",
+        "a\tb",
+        "a@{1}",
+        "/a",
+        "a/",
+        "a//b",
+        "a.",
+        ".a",
+        "a/.b",
+        "a.lock",
+        "a/b.lock/c",
+    ] {
+        assert!(matches!(check_branch_name(bad), Err(PlanError::BadBranchName { .. })), "{bad:?}");
+    }
+}
+
+/// A one-WP feature in `lane` whose folder is named `slug`.
+fn feature_named(slug: &str, lane: Lane) -> FeatureFolder {
+    let world = [WpWorld { lane, dependencies: vec![], branch: None, worktree: false }];
+    let texts = FeatureTexts {
+        slug: slug.into(),
+        dir_label: format!("kitty-specs/{slug}"),
+        meta: None,
+        tasks: None,
+        wp_files: wp_files(&world).into_iter().collect(),
+    };
+    FeatureFolder::from_texts(texts).expect("a feature")
+}
+
+#[test]
+fn implement_and_merge_never_hand_git_a_branch_it_would_read_as_an_option() {
+    let is_refused = |result: Result<(), PlanError>| matches!(result, Err(PlanError::BadBranchName { ref branch, .. }) if branch == "-b-WP01");
+    let mut facts = repository(&[]);
+    let started = implement::plan(&feature_named("-b", Lane::Planned), &id(0), &facts, None, &occasion());
+    assert!(is_refused(started.map(drop)));
+
+    // Such a branch exists only when made with plumbing; merge does not hand it to git either.
+    facts.branch_tips.insert("-b-WP01".into(), "work".into());
+    assert!(is_refused(merge::plan(&feature_named("-b", Lane::Doing), &facts).map(drop)));
 }
 
 #[test]
