@@ -147,13 +147,18 @@ fn drive(
     args: &OrchestrateArgs,
 ) -> Result<ModeOutcome> {
     context.files.exclude_from_git();
-    start_sync_daemon();
+    // With a login and no daemon, the run carries the sync service itself (the daemon's loop on a thread):
+    // its events go as they come, and what is left goes within the flush time when it ends.
+    let sync = crate::daemon::InProcessSync::start_if_no_daemon();
     let mut view = View::new(args.json);
     let app = App { cwd: context.root().to_path_buf(), json: args.json, feature: Some(context.slug.clone()) };
     let emitter = app.emitter(&context.project);
     let _stderr = if view.is_live() { quiet_stderr(context, &mut view) } else { None };
     let runner = Runner::new(context, machine, actions, emitter, &mut view)?;
     let (status, machine) = runner.run();
+    if let Some(sync) = sync {
+        sync.finish();
+    }
     drop(_stderr);
     Ok(report(context, machine.state(), status, view.is_live()))
 }
@@ -166,17 +171,6 @@ fn quiet_stderr(context: &RunContext, view: &mut View) -> Option<StderrRedirect>
     let redirect = StderrRedirect::to(&path)?;
     view.set_footer(format!("other messages: {}", context.files.relative(&path)));
     Some(redirect)
-}
-
-/// With a login, the sync daemon sends the run's events as they come (when it is not running yet).
-fn start_sync_daemon() {
-    let state = crate::state::StateDir::locate();
-    if crate::credentials::read_session(&state).is_some()
-        && crate::daemon::running_pid(&state).is_none()
-        && let Err(error) = crate::daemon::start()
-    {
-        crate::errln!("warning: the sync daemon did not start ({error:#}); events wait in the queue");
-    }
 }
 
 fn report(context: &RunContext, state: &OrchestrationState, status: RunStatus, live: bool) -> ModeOutcome {
