@@ -31,12 +31,12 @@ function decodeBase32(text) {
 const CASES = [
   ['buildWpStatusChanged', 'WPStatusChanged', { wp_id: 'WP01', previous_status: 'planned', new_status: 'doing', changed_by: 'codex', feature_slug: '028-cli-event-emission-sync' }, ['WP01', 'WorkPackage']],
   ['buildWpCreated', 'WPCreated', { wp_id: 'WP02', title: 'Workflow commands', dependencies: ['WP01'], feature_slug: '028-cli-event-emission-sync' }, ['WP02', 'WorkPackage']],
-  ['buildWpAssigned', 'WPAssigned', { wp_id: 'WP03', agent_id: 'claude', phase: 'review', retry_count: 2 }, ['WP03', 'WorkPackage']],
+  ['buildWpAssigned', 'WPAssigned', { wp_id: 'WP03', agent_id: 'claude', phase: 'review', retry_count: 2, feature_slug: '028-cli-event-emission-sync' }, ['WP03', 'WorkPackage']],
   ['buildFeatureCreated', 'FeatureCreated', { feature_slug: '028-cli-event-emission-sync', feature_number: '028', target_branch: '2.x', wp_count: 7, created_at: '2026-02-04T10:00:00Z' }, ['028-cli-event-emission-sync', 'Feature']],
   ['buildFeatureCompleted', 'FeatureCompleted', { feature_slug: '028-cli-event-emission-sync', total_wps: 7, completed_at: '2026-02-05T10:00:00Z', total_duration: '123.4s' }, ['028-cli-event-emission-sync', 'Feature']],
   ['buildHistoryAdded', 'HistoryAdded', { wp_id: 'WP04', entry_type: 'review', entry_content: 'Looks good', author: 'opencode' }, ['WP04', 'WorkPackage']],
   ['buildErrorLogged', 'ErrorLogged', { wp_id: 'WP05', error_type: 'runtime', error_message: 'boom', stack_trace: 'at x', agent_id: 'codex' }, ['WP05', 'WorkPackage']],
-  ['buildDependencyResolved', 'DependencyResolved', { wp_id: 'WP06', dependency_wp_id: 'WP05', resolution_type: 'completed' }, ['WP06', 'WorkPackage']],
+  ['buildDependencyResolved', 'DependencyResolved', { wp_id: 'WP06', dependency_wp_id: 'WP05', resolution_type: 'completed', feature_slug: '028-cli-event-emission-sync' }, ['WP06', 'WorkPackage']],
 ];
 
 test('each of the 8 builders makes a valid envelope with keys in the contract order', () => {
@@ -75,7 +75,10 @@ test('defaults are filled and absent optionals left out', () => {
   assert.equal(JSON.stringify(moved.payload), '{"wp_id":"WP01","previous_status":"planned","new_status":"doing","changed_by":"user"}');
   assert.deepEqual(Object.keys(moved), ENVELOPE_KEYS, 'no project keys without a project');
   assert.deepEqual(k.buildWpCreated(context(), { wp_id: 'WP01', title: 'T', feature_slug: '028-x' }).payload.dependencies, []);
-  assert.equal(k.buildWpAssigned(context(), { wp_id: 'WP01', agent_id: 'codex', phase: 'implementation' }).payload.retry_count, 0);
+  assert.equal(JSON.stringify(k.buildWpAssigned(context(), { wp_id: 'WP01', agent_id: 'codex', phase: 'implementation' }).payload),
+    '{"wp_id":"WP01","agent_id":"codex","phase":"implementation","retry_count":0}', 'no feature_slug unless given');
+  assert.equal(JSON.stringify(k.buildDependencyResolved(context(), { wp_id: 'WP02', dependency_wp_id: 'WP01', resolution_type: 'skipped', feature_slug: null }).payload),
+    '{"wp_id":"WP02","dependency_wp_id":"WP01","resolution_type":"skipped"}', 'a null feature_slug is left out');
   assert.equal(k.buildHistoryAdded(context(), { wp_id: 'WP01', entry_type: 'note', entry_content: 'x' }).payload.author, 'user');
   const error = k.buildErrorLogged(context(), { error_type: 'network', error_message: 'down', stack_trace: undefined });
   assert.equal(error.aggregate_id, 'error');

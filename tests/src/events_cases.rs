@@ -173,7 +173,7 @@ fn payload(rng: &mut Rng, event_type: EventType) -> Value {
     let optional: &[OptionalKey] = match event_type {
         EventType::WPStatusChanged => &[("changed_by", |r| json!(r.word())), ("feature_slug", |r| json!(slug(r)))],
         EventType::WPCreated => &[("dependencies", |r| json!([r.wp_id(99), r.wp_id(99)]))],
-        EventType::WPAssigned => &[("retry_count", |r| json!(r.below(10)))],
+        EventType::WPAssigned => &[("retry_count", |r| json!(r.below(10))), ("feature_slug", |r| json!(slug(r)))],
         EventType::FeatureCreated => &[("created_at", |_| json!("2026-02-04T10:46:03Z"))],
         EventType::FeatureCompleted => {
             &[("completed_at", |_| json!("2026-02-05T09:00:00Z")), ("total_duration", |_| json!("123.4s"))]
@@ -184,7 +184,7 @@ fn payload(rng: &mut Rng, event_type: EventType) -> Value {
             ("stack_trace", |r| json!(r.text(8))),
             ("agent_id", |r| json!(r.word())),
         ],
-        EventType::DependencyResolved => &[],
+        EventType::DependencyResolved => &[("feature_slug", |r| json!(slug(r)))],
     };
     for (key, value) in optional {
         if rng.chance(50) {

@@ -40,6 +40,14 @@ fn the_028_feature_runs_in_dependency_order_four_at_a_time_and_every_lane_ends_d
     }
     let events = orchestra.events();
     assert_no_event_twice(&events);
+    // Unlike upstream's, every assignment and resolution names the feature.
+    for event_type in ["WPAssigned", "DependencyResolved"] {
+        let sent = payloads(&events, event_type);
+        assert!(!sent.is_empty(), "no {event_type}");
+        for payload in sent {
+            assert_eq!(payload["feature_slug"], FEATURE, "{event_type} {payload}");
+        }
+    }
 
     // 7 implementation and 7 review assignments, no retries, never reviewed by the implementer.
     let assigned = assignments(&events);

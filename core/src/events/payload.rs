@@ -43,6 +43,9 @@ pub struct WpAssigned {
     pub phase: AssignmentPhase,
     #[serde(default)]
     pub retry_count: u32,
+    /// The feature the WP belongs to; optional (upstream's payload lacks it), so old events still read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub feature_slug: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -123,6 +126,9 @@ pub struct DependencyResolved {
     pub wp_id: WpId,
     pub dependency_wp_id: WpId,
     pub resolution_type: ResolutionType,
+    /// The feature of both WPs; optional (upstream's payload lacks it), so old events still read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub feature_slug: Option<String>,
 }
 
 impl WpStatusChanged {

@@ -101,6 +101,55 @@ fn optionals_are_left_out_and_defaults_filled() {
 }
 
 #[test]
+fn assignments_and_resolutions_name_their_feature_only_when_known() {
+    let mut clock = LamportClock::default();
+    let mut f = factory(false);
+    let assigned = |feature_slug: Option<&str>| WpAssigned {
+        wp_id: wp("WP03"),
+        agent_id: "codex".into(),
+        phase: AssignmentPhase::Review,
+        retry_count: 2,
+        feature_slug: feature_slug.map(str::to_string),
+    };
+    let event = f.wp_assigned(&mut clock, AT, None, assigned(Some("028-x"))).unwrap();
+    assert_valid_everywhere(&event);
+    let expected = r#"{"wp_id":"WP03","agent_id":"codex","phase":"review","retry_count":2,"feature_slug":"028-x"}"#;
+    assert_eq!(event.to_value()["payload"].to_string(), expected);
+    let event = f.wp_assigned(&mut clock, AT, None, assigned(None)).unwrap();
+    assert!(event.to_value()["payload"].get("feature_slug").is_none(), "omitted when unknown, as upstream sends it");
+
+    let resolved = |feature_slug: Option<&str>| DependencyResolved {
+        wp_id: wp("WP02"),
+        dependency_wp_id: wp("WP01"),
+        resolution_type: ResolutionType::Skipped,
+        feature_slug: feature_slug.map(str::to_string),
+    };
+    let event = f.dependency_resolved(&mut clock, AT, None, resolved(Some("028-x"))).unwrap();
+    assert_valid_everywhere(&event);
+    let expected = r#"{"wp_id":"WP02","dependency_wp_id":"WP01","resolution_type":"skipped","feature_slug":"028-x"}"#;
+    assert_eq!(event.to_value()["payload"].to_string(), expected);
+    let event = f.dependency_resolved(&mut clock, AT, None, resolved(None)).unwrap();
+    assert!(event.to_value()["payload"].get("feature_slug").is_none());
+
+    // Upstream's events, without the field, still read; a null reads as unknown, as the schema allows it.
+    let old: DependencyResolved = serde_json::from_value(
+        serde_json::json!({"wp_id": "WP02", "dependency_wp_id": "WP01", "resolution_type": "completed"}),
+    )
+    .unwrap();
+    assert_eq!(old.feature_slug, None);
+    let null: WpAssigned = serde_json::from_value(
+        serde_json::json!({"wp_id": "WP01", "agent_id": "a", "phase": "implementation", "feature_slug": null}),
+    )
+    .unwrap();
+    assert_eq!((null.feature_slug, null.retry_count), (None, 0));
+    let wrong = f.wp_assigned(&mut clock, AT, None, assigned(Some("028-x"))).unwrap();
+    let mut value = wrong.to_value();
+    value["payload"]["feature_slug"] = serde_json::json!(28);
+    let issues = validate_event(&value);
+    assert!(issues.iter().any(|issue| issue.to_string().contains("/payload/feature_slug")), "{issues:?}");
+}
+
+#[test]
 fn invalid_values_name_the_field_and_leave_the_clock_alone() {
     let mut clock = LamportClock::new(7);
     let mut f = factory(true);
@@ -135,6 +184,7 @@ fn events_round_trip_through_json() {
                 wp_id: wp("WP02"),
                 dependency_wp_id: wp("WP01"),
                 resolution_type: ResolutionType::Completed,
+                feature_slug: Some("028-x".into()),
             },
         )
         .unwrap();
@@ -203,12 +253,15 @@ pub(crate) fn arb_payload() -> impl Strategy<Value = Payload> {
         (arb_wp(), arb_text(), prop::collection::vec(arb_wp(), 0..5), arb_slug()).prop_map(|(w, t, d, f)| {
             Payload::WpCreated(WpCreated { wp_id: w, title: t, dependencies: d, feature_slug: f })
         }),
-        (arb_wp(), arb_text(), any::<bool>(), 0u32..10).prop_map(|(w, a, review, r)| Payload::WpAssigned(WpAssigned {
-            wp_id: w,
-            agent_id: a,
-            phase: if review { AssignmentPhase::Review } else { AssignmentPhase::Implementation },
-            retry_count: r,
-        })),
+        (arb_wp(), arb_text(), any::<bool>(), 0u32..10, prop::option::of(arb_slug())).prop_map(
+            |(w, a, review, r, f)| Payload::WpAssigned(WpAssigned {
+                wp_id: w,
+                agent_id: a,
+                phase: if review { AssignmentPhase::Review } else { AssignmentPhase::Implementation },
+                retry_count: r,
+                feature_slug: f,
+            })
+        ),
         (arb_slug(), "[0-9]{3}", arb_text(), 0u32..100, prop::option::of(arb_timestamp())).prop_map(
             |(s, n, b, c, at)| {
                 Payload::FeatureCreated(FeatureCreated {
@@ -268,12 +321,14 @@ pub(crate) fn arb_payload() -> impl Strategy<Value = Payload> {
         (
             arb_wp(),
             arb_wp(),
-            prop::sample::select(vec![ResolutionType::Completed, ResolutionType::Skipped, ResolutionType::Merged])
+            prop::sample::select(vec![ResolutionType::Completed, ResolutionType::Skipped, ResolutionType::Merged]),
+            prop::option::of(arb_slug())
         )
-            .prop_map(|(w, d, r)| Payload::DependencyResolved(DependencyResolved {
+            .prop_map(|(w, d, r, f)| Payload::DependencyResolved(DependencyResolved {
                 wp_id: w,
                 dependency_wp_id: d,
-                resolution_type: r
+                resolution_type: r,
+                feature_slug: f
             })),
     ]
 }

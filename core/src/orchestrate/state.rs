@@ -234,12 +234,14 @@ impl RunEvent {
                 agent_id: agent.clone(),
                 phase: phase.assignment(),
                 retry_count: *retry_count,
+                feature_slug: Some(feature_slug.to_string()),
             }),
             RunEvent::DependencyResolved { wp, dependency, skipped } => {
                 Payload::DependencyResolved(DependencyResolved {
                     wp_id: wp.clone(),
                     dependency_wp_id: dependency.clone(),
                     resolution_type: if *skipped { ResolutionType::Skipped } else { ResolutionType::Completed },
+                    feature_slug: Some(feature_slug.to_string()),
                 })
             }
             RunEvent::FeatureCompleted { total_wps, completed_at_ms, duration_ms } => {
@@ -334,5 +336,35 @@ impl OrchestrationState {
             }
         }
         false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn wp(id: &str) -> WpId {
+        id.parse().expect("a WP id")
+    }
+
+    #[test]
+    fn assignments_and_resolutions_name_the_runs_feature() {
+        let assigned =
+            RunEvent::Assigned { wp: wp("WP02"), agent: "codex".into(), phase: Phase::Review, retry_count: 1 };
+        let Payload::WpAssigned(payload) = assigned.payload("028-x") else { panic!("a WPAssigned") };
+        assert_eq!(payload.feature_slug.as_deref(), Some("028-x"));
+        assert_eq!(payload.retry_count, 1);
+        for skipped in [false, true] {
+            let resolved = RunEvent::DependencyResolved { wp: wp("WP02"), dependency: wp("WP01"), skipped };
+            let Payload::DependencyResolved(payload) = resolved.payload("028-x") else {
+                panic!("a DependencyResolved")
+            };
+            assert_eq!(payload.feature_slug.as_deref(), Some("028-x"));
+            let expected = if skipped { ResolutionType::Skipped } else { ResolutionType::Completed };
+            assert_eq!(
+                (payload.wp_id, payload.dependency_wp_id, payload.resolution_type),
+                (wp("WP02"), wp("WP01"), expected)
+            );
+        }
     }
 }

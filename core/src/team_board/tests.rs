@@ -52,6 +52,7 @@ fn folds_our_events_like_the_feature_board() {
         agent_id: "claude".into(),
         phase: serde_json::from_value(json!("implementation")).unwrap(),
         retry_count: 1,
+        feature_slug: Some("028-x".into()),
     };
     let events = vec![
         f.wp_created(&mut clock, at(1), None, created("028-x", "WP01", "Factory")).unwrap(),

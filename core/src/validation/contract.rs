@@ -79,6 +79,7 @@ const WP_ASSIGNED: ObjectShape = ObjectShape {
         Field::string("agent_id").min_length(1),
         Field::string("phase").one_of(&["implementation", "review"]),
         Field::integer("retry_count").minimum(0),
+        Field::string_or_null("feature_slug"),
     ],
 };
 
@@ -130,6 +131,7 @@ const DEPENDENCY_RESOLVED: ObjectShape = ObjectShape {
         Field::string("wp_id").pattern(WP_ID),
         Field::string("dependency_wp_id").pattern(WP_ID),
         Field::string("resolution_type").one_of(&["completed", "skipped", "merged"]),
+        Field::string_or_null("feature_slug"),
     ],
 };
 

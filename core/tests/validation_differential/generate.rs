@@ -113,6 +113,7 @@ fn payload(rng: &mut SeededRng) -> Payload {
             agent_id: text(rng),
             phase: rng.pick(&[AssignmentPhase::Implementation, AssignmentPhase::Review]),
             retry_count: rng.next_u64() as u32,
+            feature_slug: maybe(rng, feature_slug),
         }),
         3 => Payload::FeatureCreated(FeatureCreated {
             feature_slug: feature_slug(rng),
@@ -155,6 +156,7 @@ fn payload(rng: &mut SeededRng) -> Payload {
             wp_id: wp_id(rng),
             dependency_wp_id: wp_id(rng),
             resolution_type: rng.pick(&[ResolutionType::Completed, ResolutionType::Skipped, ResolutionType::Merged]),
+            feature_slug: maybe(rng, feature_slug),
         }),
     }
 }
