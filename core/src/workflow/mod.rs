@@ -13,7 +13,7 @@ pub mod plans;
 pub mod tasks_md;
 
 #[cfg(test)]
-mod fixture_tests;
+mod tests;
 
 pub use feature::{
     DependencyMismatch, FeatureError, FeatureLoadError, FeatureMeta, FeatureMetaError, FeaturePlan, FeatureWp,
