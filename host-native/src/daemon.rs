@@ -7,6 +7,18 @@
 //! happened (frames, nudges, the timer, the stop signal, the answers of what it asked for) and carries out
 //! the actions it returns. A long command runs the same loop on a thread ([`InProcessSync`]) when no daemon
 //! runs.
+//!
+//! What the host itself guarantees, because no service decision can: a hub that never stops sending cannot
+//! hold the loop ([`FRAMES_PER_TURN`]); a stop ends the process within the flush time even while a call to
+//! the hub blocks ([`stop_watchdog`]); a new login (another user, team or server) is taken up before the
+//! next send, and a logout stops the daemon. The lock, the pid file and who may signal whom are in
+//! [`claim`]; `sync start` and `sync stop` in [`control`].
+
+mod claim;
+mod control;
+
+pub use claim::{log_file, nudge, reported_state, running_pid};
+pub use control::{start, stop};
 
 use crate::hub_session::{HubSession, SystemClock};
 use crate::live::{Incoming, LiveConnection};
@@ -14,13 +26,14 @@ use crate::queue::OfflineQueue;
 use crate::state::StateDir;
 use crate::{credentials, file_lock};
 use anyhow::{Context, Result, bail};
-use spec_kitty_core::sync::ConnectionState;
+use claim::{Claim, pid_file, remove_claim_files, report_state};
 use spec_kitty_core::sync::connection::ConnectionConfig;
 use spec_kitty_core::sync::drain::{DrainConfig, DrainReport, QueueStore, drain};
 use spec_kitty_core::sync::service::{ServiceAction, ServiceConfig, ServiceInput, SyncService};
 use std::collections::VecDeque;
 use std::fs::File;
-use std::os::unix::net::UnixDatagram;
+use std::io::Read;
+use std::os::unix::net::{UnixDatagram, UnixStream};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -28,73 +41,20 @@ use std::time::{Duration, Instant};
 /// How long the loop waits for a frame or a nudge before looking at its timers.
 const POLL: Duration = Duration::from_millis(20);
 
+/// The most frames taken in one turn of the loop: a hub that never stops sending must not keep the loop
+/// from the nudges, the timers and a stop.
+const FRAMES_PER_TURN: usize = 256;
+
+/// How long a daemon starting waits for its lock while commands look at it (each holds it shared for an
+/// instant), and how long `sync stop` waits for a starting daemon to write its pid.
+const LOCK_SETTLE: Duration = Duration::from_secs(1);
+
+/// After a stop, what the flush time leaves a call to the hub that has not returned (see [`stop_watchdog`]).
+const STOP_MARGIN: Duration = Duration::from_millis(500);
+
 /// On SIGTERM the service flushes for this long (its own setting); the host's waits are bounded by it.
 fn flush_on_stop() -> Duration {
     Duration::from_millis(ServiceConfig::default().flush_on_stop_ms)
-}
-
-fn pid_file(state: &StateDir) -> std::path::PathBuf {
-    state.root().join("daemon.pid")
-}
-
-fn socket_path(state: &StateDir) -> std::path::PathBuf {
-    state.root().join("daemon.sock")
-}
-
-fn state_file(state: &StateDir) -> std::path::PathBuf {
-    state.root().join("daemon.state")
-}
-
-pub fn log_file(state: &StateDir) -> std::path::PathBuf {
-    state.root().join("daemon.log")
-}
-
-fn lock_path(state: &StateDir) -> std::path::PathBuf {
-    state.root().join("daemon.lock")
-}
-
-/// Tells a running daemon that the queue has new events. Never blocks and never fails a command:
-/// without a daemon there is no socket, and a full socket buffer means it is awake already.
-pub fn nudge(state: &StateDir) {
-    let path = socket_path(state);
-    if !path.exists() {
-        return;
-    }
-    if let Ok(socket) = UnixDatagram::unbound() {
-        let _ = socket.set_nonblocking(true);
-        let _ = socket.send_to(b"q", &path);
-    }
-}
-
-/// The daemon's pid, when one runs for this state folder (its lock is held).
-pub fn running_pid(state: &StateDir) -> Option<u32> {
-    let file = File::options().write(true).open(lock_path(state)).ok()?;
-    match file.try_lock() {
-        Ok(()) => None,
-        Err(_) => std::fs::read_to_string(pid_file(state)).ok()?.trim().parse().ok(),
-    }
-}
-
-/// The connection state a running daemon reported.
-pub fn reported_state(state: &StateDir) -> Option<ConnectionState> {
-    running_pid(state)?;
-    let text = std::fs::read_to_string(state_file(state)).ok()?;
-    Some(match text.trim() {
-        "connected" => ConnectionState::Connected,
-        "batch" => ConnectionState::OfflineBatchMode,
-        "reconnecting" => ConnectionState::Reconnecting { attempt: 1 },
-        _ => ConnectionState::Offline,
-    })
-}
-
-fn report_state(state: &StateDir, connection: ConnectionState) {
-    let word = match connection {
-        ConnectionState::Connected => "connected",
-        ConnectionState::OfflineBatchMode => "batch",
-        ConnectionState::Reconnecting { .. } => "reconnecting",
-        ConnectionState::Offline => "offline",
-    };
-    let _ = crate::state::write_atomically(&state_file(state), word.as_bytes());
 }
 
 /// The `[sync] interval` of config.toml in seconds (default 300).
@@ -133,50 +93,46 @@ struct Daemon {
     log_sink: LogSink,
 }
 
-/// What a service holds while it runs: the state folder's daemon lock, its pid file and its socket.
-struct Claim {
-    state: StateDir,
-    lock: File,
-    nudges: UnixDatagram,
-}
-
-impl Claim {
-    /// The daemon lock of this state folder, without waiting; `None` when a daemon (or a command's
-    /// in-process service) already runs for it.
-    fn take(state: &StateDir) -> Result<Option<Claim>> {
-        state.ensure()?;
-        let lock = file_lock::open(&lock_path(state))?;
-        if lock.try_lock().is_err() {
-            return Ok(None);
+/// Ends the daemon's process once a stop signal has come and the flush time (plus [`STOP_MARGIN`]) has
+/// passed without the loop finishing: a call to the hub (ws-token, the WebSocket handshake, a batch) can
+/// block for its whole timeout, up to a minute, and a stop must not wait for it. Nothing is lost: rows leave
+/// the queue only on the hub's answer, and SQLite rolls back a write cut short.
+fn stop_watchdog(state: StateDir, mut signals: UnixStream) {
+    std::thread::spawn(move || {
+        let mut byte = [0u8; 1];
+        loop {
+            match signals.read(&mut byte) {
+                Ok(0) => return,
+                Ok(_) => break,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(_) => return,
+            }
         }
-        std::fs::write(pid_file(state), std::process::id().to_string()).context("cannot write daemon.pid")?;
-        let path = socket_path(state);
-        // Under the lock no other daemon owns the socket: a file there is a dead daemon's.
-        let _ = std::fs::remove_file(&path);
-        let nudges = UnixDatagram::bind(&path).with_context(|| format!("cannot bind {}", path.display()))?;
-        nudges.set_read_timeout(Some(POLL))?;
-        Ok(Some(Claim { state: state.clone(), lock, nudges }))
-    }
-
-    fn release(self) {
-        let _ = std::fs::remove_file(socket_path(&self.state));
-        let _ = std::fs::remove_file(state_file(&self.state));
-        let _ = std::fs::remove_file(pid_file(&self.state));
-        drop(self.lock);
-    }
+        std::thread::sleep(flush_on_stop() + STOP_MARGIN);
+        write_log(
+            &mut LogSink::Stderr,
+            "stopped: a call to the hub did not return within the flush time; what it carried stays queued",
+        );
+        remove_claim_files(&state);
+        std::process::exit(0);
+    });
 }
 
 /// `spec-kitty sync daemon`: runs until SIGTERM or Ctrl-C.
 pub fn run_foreground() -> Result<()> {
     let state = StateDir::locate();
+    // Watched before the claim: a `sync stop` as soon as daemon.pid names this process finds it listening.
+    let stop = Arc::new(AtomicBool::new(false));
+    let (signalled, signals) = UnixStream::pair().context("cannot watch signals")?;
+    for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+        signal_hook::flag::register(signal, Arc::clone(&stop)).context("cannot watch signals")?;
+        signal_hook::low_level::pipe::register(signal, signalled.try_clone()?).context("cannot watch signals")?;
+    }
     let Some(claim) = Claim::take(&state)? else {
         let pid = std::fs::read_to_string(pid_file(&state)).unwrap_or_default();
         bail!("a sync daemon already runs for {} (pid {})", state.root().display(), pid.trim());
     };
-    let stop = Arc::new(AtomicBool::new(false));
-    for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
-        signal_hook::flag::register(signal, Arc::clone(&stop)).context("cannot watch signals")?;
-    }
+    stop_watchdog(state.clone(), signals);
     let result = Daemon::new(&claim, stop, LogSink::Stderr).and_then(|mut daemon| daemon.run());
     claim.release();
     result
@@ -214,10 +170,17 @@ impl InProcessSync {
         Some(InProcessSync { stop, thread })
     }
 
-    /// Flushes what it can within the stop's flush time, then stops.
+    /// Flushes what it can within the stop's flush time, then stops. A call to the hub that has not
+    /// returned by then is left to its thread: the command is ending, and its lock goes with the process.
     pub fn finish(self) {
         self.stop.store(true, Ordering::Relaxed);
-        let _ = self.thread.join();
+        let until = Instant::now() + flush_on_stop() + STOP_MARGIN;
+        while !self.thread.is_finished() && Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        if self.thread.is_finished() {
+            let _ = self.thread.join();
+        }
     }
 }
 
@@ -279,8 +242,9 @@ impl Daemon {
             if give_up_at.is_some_and(|at| Instant::now() >= at) {
                 break;
             }
-            self.read_frames();
-            if self.wait_for_nudge() {
+            let more_frames = self.read_frames();
+            if self.wait_for_nudge(!more_frames) {
+                self.follow_login();
                 self.feed(ServiceInput::QueueChanged);
             }
             if self.service.wake_at_ms().is_some_and(|at| crate::emitter::now_ms() >= at) {
@@ -294,29 +258,80 @@ impl Daemon {
         Ok(())
     }
 
-    /// Every frame that has come in (waiting at most the poll interval for the first).
-    fn read_frames(&mut self) {
-        while let Some(live) = self.live.as_mut() {
+    /// The frames that have come in (waiting at most the poll interval for the first), at most
+    /// [`FRAMES_PER_TURN`]; whether more may be waiting.
+    fn read_frames(&mut self) -> bool {
+        for _ in 0..FRAMES_PER_TURN {
+            let Some(live) = self.live.as_mut() else { return false };
             match live.receive() {
-                Ok(Incoming::Nothing) => return,
+                Ok(Incoming::Nothing) => return false,
                 Ok(Incoming::Text(text)) => self.feed(ServiceInput::Frame { text }),
                 Ok(Incoming::Closed) => self.lost("closed by the hub".to_string()),
                 Err(error) => self.lost(format!("{error:#}")),
             }
         }
+        self.live.is_some()
     }
 
-    /// Whether a command nudged (waiting at most the poll interval); several nudges count as one.
-    fn wait_for_nudge(&mut self) -> bool {
+    /// Whether a command nudged (waiting at most the poll interval when `wait`); several nudges count as one.
+    fn wait_for_nudge(&mut self, wait: bool) -> bool {
         let mut buffer = [0u8; 16];
-        if self.nudges.recv(&mut buffer).is_err() {
+        if wait && self.nudges.recv(&mut buffer).is_err() {
             return false;
         }
+        // Every nudge already there, without waiting.
+        let mut nudged = wait;
         if self.nudges.set_nonblocking(true).is_ok() {
-            while self.nudges.recv(&mut buffer).is_ok() {}
+            while self.nudges.recv(&mut buffer).is_ok() {
+                nudged = true;
+            }
             let _ = self.nudges.set_nonblocking(false);
         }
-        true
+        nudged
+    }
+
+    /// Takes up a login made since the session opened (another user or team, another server): the events a
+    /// command queues now carry the new login's team, and the old login cannot send them. The live
+    /// connection, opened with the old login, is dropped and reconnected. Logged out: the daemon stops.
+    /// What it asks of the service waits in `inputs` for the next feed.
+    fn follow_login(&mut self) {
+        let current = match credentials::read(&self.state) {
+            Ok(Some(current)) => current,
+            Ok(None) => {
+                self.log("logged out: stopping");
+                if let Some(live) = self.live.take() {
+                    live.close();
+                    self.inputs.push_back(ServiceInput::ConnectionLost { reason: "logged out".into() });
+                }
+                self.stop.store(true, Ordering::Relaxed);
+                return;
+            }
+            Err(_) => return,
+        };
+        let session = &self.session.credentials;
+        if current.server.url == session.server.url
+            && current.user.username == session.user.username
+            && current.user.team_slug == session.user.team_slug
+        {
+            return;
+        }
+        match HubSession::open(self.state.clone()) {
+            Ok(session) => {
+                let line = format!(
+                    "the login changed to {} (team {}) on {}: reconnecting with it",
+                    session.credentials.user.username,
+                    session.credentials.user.team_slug,
+                    session.credentials.server.url
+                );
+                self.session = session;
+                self.log(&line);
+                if let Some(live) = self.live.take() {
+                    live.close();
+                    self.inputs.push_back(ServiceInput::ConnectionLost { reason: "the login changed".into() });
+                }
+            }
+            Err(error) => self.log(&format!("the login changed but cannot be used: {error:#}")),
+        }
     }
 
     fn lost(&mut self, reason: String) {
@@ -341,6 +356,7 @@ impl Daemon {
             }
             ServiceAction::Log { line } => self.log(&line),
             ServiceAction::Open { attempt } => {
+                self.follow_login();
                 let answer = match self.open() {
                     Ok(live) => {
                         self.live = Some(live);
@@ -440,72 +456,4 @@ fn sync_lock_now(state: &StateDir) -> Result<File> {
     let file = file_lock::open(&path)?;
     file.try_lock().map_err(|_| anyhow::anyhow!("a sync now is running"))?;
     Ok(file)
-}
-
-/// `spec-kitty sync start`: the daemon in the background, its output in `daemon.log`.
-pub fn start() -> Result<u32> {
-    use std::os::unix::process::CommandExt;
-    let state = StateDir::locate();
-    state.ensure()?;
-    if let Some(pid) = running_pid(&state) {
-        return Ok(pid);
-    }
-    // Said here, not only in the daemon's log.
-    HubSession::open(StateDir::locate())?;
-    let log_path = log_file(&state);
-    let log = File::options()
-        .create(true)
-        .append(true)
-        .open(&log_path)
-        .with_context(|| format!("cannot open {}", log_path.display()))?;
-    let exe = std::env::current_exe().context("cannot find this program's path")?;
-    let mut command = std::process::Command::new(exe);
-    command
-        .args(["sync", "daemon"])
-        .stdin(std::process::Stdio::null())
-        .stdout(log.try_clone()?)
-        .stderr(log)
-        .env("SPEC_KITTY_HOME", state.root());
-    // SAFETY: setsid only detaches the child from the terminal's session; it is async-signal-safe.
-    unsafe {
-        command.pre_exec(|| {
-            libc::setsid();
-            Ok(())
-        });
-    }
-    let mut child = command.spawn().context("cannot start the daemon")?;
-    // Bounded wait until a daemon holds the lock: this one, or another started at the same moment
-    // (whose pid is the one to report). A child that exits first lost the race or failed: its log says.
-    let until = Instant::now() + Duration::from_secs(5);
-    while Instant::now() < until {
-        if let Some(pid) = running_pid(&state) {
-            return Ok(pid);
-        }
-        if matches!(child.try_wait(), Ok(Some(_))) && running_pid(&state).is_none() {
-            std::thread::sleep(Duration::from_millis(50));
-            if let Some(pid) = running_pid(&state) {
-                return Ok(pid);
-            }
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    bail!("the daemon did not start; see {}", log_file(&state).display())
-}
-
-/// `spec-kitty sync stop`: SIGTERM, then a bounded wait. Returns the pid stopped, if any.
-pub fn stop() -> Result<Option<u32>> {
-    let state = StateDir::locate();
-    let Some(pid) = running_pid(&state) else { return Ok(None) };
-    let Ok(raw) = libc::pid_t::try_from(pid) else { bail!("daemon.pid holds an impossible pid {pid}") };
-    // SAFETY: sends SIGTERM to the process named by the daemon's own pid file while its lock is held.
-    unsafe { libc::kill(raw, libc::SIGTERM) };
-    let until = Instant::now() + flush_on_stop() + Duration::from_secs(3);
-    while Instant::now() < until {
-        if running_pid(&state).is_none() {
-            return Ok(Some(pid));
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    bail!("the daemon (pid {pid}) did not stop within 5 s")
 }

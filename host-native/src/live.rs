@@ -86,7 +86,7 @@ impl LiveConnection {
         let default_port = if tls { 443 } else { 80 };
         let (host, port) = split_host_port(host_port, default_port)?;
         let tcp =
-            TcpStream::connect((host.as_str(), port)).with_context(|| format!("cannot connect to {host_port}"))?;
+            connect_within(&host, port, CONNECT_TIMEOUT).with_context(|| format!("cannot connect to {host_port}"))?;
         tcp.set_nodelay(true).ok();
         tcp.set_read_timeout(Some(Duration::from_secs(10)))?;
         tcp.set_write_timeout(Some(Duration::from_secs(10)))?;
@@ -142,6 +142,23 @@ impl LiveConnection {
         let _ = self.socket.close(None);
         let _ = self.socket.flush();
     }
+}
+
+/// A connect to a host that drops packets would otherwise wait for the system's own timeout (minutes), with
+/// the daemon's loop, and its stop, waiting behind it. The HTTP calls use the same bound.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The first address of `host:port` that answers within `timeout` each.
+fn connect_within(host: &str, port: u16, timeout: Duration) -> std::io::Result<TcpStream> {
+    use std::net::ToSocketAddrs;
+    let mut last = std::io::Error::new(std::io::ErrorKind::NotFound, "no address");
+    for address in (host, port).to_socket_addrs()? {
+        match TcpStream::connect_timeout(&address, timeout) {
+            Ok(stream) => return Ok(stream),
+            Err(error) => last = error,
+        }
+    }
+    Err(last)
 }
 
 fn split_host_port(host_port: &str, default_port: u16) -> Result<(String, u16)> {
