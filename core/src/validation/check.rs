@@ -7,9 +7,9 @@
 //! the `Event` definition before the `if`/`then` per event type).
 
 use super::ValidationIssue;
-use super::contract::{ENVELOPE, payload_shape};
+use super::contract::{ENVELOPE, EVENT_TYPE, PAYLOAD, payload_shape};
 use super::date_time::is_date_time;
-use super::rules::{Field, Format, Kind, ObjectShape};
+use super::rules::{Field, Format, Kind, MAX_FIELDS, ObjectShape};
 use crate::events::EventType;
 use serde_json::{Number, Value};
 use std::fmt::Write as _;
@@ -81,54 +81,98 @@ impl Findings {
             self.issues.push(ValidationIssue { field: at.pointer(), message: message() });
         }
     }
+
+    /// Where the next issue will go.
+    fn mark(&self) -> usize {
+        self.issues.len()
+    }
+
+    /// Reports an issue in front of those reported since `mark`; returns the mark for the next one.
+    fn report_before(&mut self, mark: usize, at: &Location<'_>, message: impl FnOnce() -> String) -> usize {
+        self.failed = true;
+        if !self.keep_messages {
+            return mark;
+        }
+        self.issues.insert(mark, ValidationIssue { field: at.pointer(), message: message() });
+        mark + 1
+    }
 }
 
 /// Checks one event: the envelope, then the payload its `event_type` names.
 pub(super) fn check_event(event: &Value, findings: &mut Findings) {
     let root = Location::Root;
-    check_object(&ENVELOPE, event, &root, findings);
-    let Some(envelope) = event.as_object() else {
-        return;
-    };
-    let event_type = envelope.get("event_type").and_then(Value::as_str).and_then(EventType::parse);
-    if let (Some(event_type), Some(payload)) = (event_type, envelope.get("payload")) {
+    let envelope = check_object(&ENVELOPE, event, &root, findings);
+    let event_type = envelope.value(EVENT_TYPE).and_then(Value::as_str).and_then(EventType::parse);
+    if let (Some(event_type), Some(payload)) = (event_type, envelope.value(PAYLOAD)) {
         check_object(payload_shape(event_type), payload, &Location::Key(&root, "payload"), findings);
     }
 }
 
-fn check_object(shape: &ObjectShape, value: &Value, at: &Location<'_>, findings: &mut Findings) {
-    let Some(object) = value.as_object() else {
-        findings.report(at, || format!(r#"{value} is not of type "object""#));
-        return;
-    };
-    for name in shape.required {
-        if !object.contains_key(*name) {
-            findings.report(at, || format!("{} is a required property", Value::from(*name)));
-        }
-    }
-    // jsonschema visits the object's own members in their order, unless the object has more than four
-    // members per known property: then it looks each known property up, in the schema's order.
-    if object.len() <= shape.fields.len() * 4 {
-        for (name, value) in object {
-            if let Some(field) = shape.field(name) {
-                if findings.settled() {
-                    return;
-                }
-                check_field(field, value, &Location::Key(at, field.name), findings);
-            }
-        }
-    } else {
-        for field in shape.fields {
-            if let Some(value) = object.get(field.name) {
-                if findings.settled() {
-                    return;
-                }
-                check_field(field, value, &Location::Key(at, field.name), findings);
-            }
-        }
+/// The values of an object's known fields, by the field's position in its shape.
+struct FieldValues<'v>([Option<&'v Value>; MAX_FIELDS]);
+
+impl<'v> FieldValues<'v> {
+    fn value(&self, index: usize) -> Option<&'v Value> {
+        self.0[index]
     }
 }
 
+/// Checks `value` against `shape`; returns the values of its known fields.
+fn check_object<'v>(
+    shape: &ObjectShape,
+    value: &'v Value,
+    at: &Location<'_>,
+    findings: &mut Findings,
+) -> FieldValues<'v> {
+    let mut values = FieldValues([None; MAX_FIELDS]);
+    let Some(object) = value.as_object() else {
+        findings.report(at, || format!(r#"{value} is not of type "object""#));
+        return values;
+    };
+    // jsonschema reports missing fields first, then the known fields in the object's own order, unless
+    // the object has more than four members per known field: then it looks each one up, in the schema's
+    // order. Missing fields are only known at the end of the pass, so they are put in front afterwards.
+    let first_issue = findings.mark();
+    let mut present = 0u64;
+    let mut check = |index: usize, value: &'v Value, findings: &mut Findings| {
+        values.0[index] = Some(value);
+        present |= 1 << index;
+        if !findings.settled() {
+            let field = &shape.fields[index];
+            check_field(field, value, &Location::Key(at, field.name), findings);
+        }
+    };
+    if object.len() <= shape.fields.len() * 4 {
+        // One pass over the members rather than a hash of each name: most of the work for a valid event.
+        let mut next = 0;
+        for (name, value) in object {
+            if let Some(index) = shape.index_of(name, next) {
+                check(index, value, findings);
+                next = index + 1;
+            }
+        }
+    } else {
+        for (index, field) in shape.fields.iter().enumerate() {
+            if let Some(value) = object.get(field.name) {
+                check(index, value, findings);
+            }
+        }
+    }
+    let missing = shape.required & !present;
+    if missing != 0 {
+        let mut before = first_issue;
+        for (index, field) in shape.fields.iter().enumerate() {
+            if missing & 1 << index != 0 {
+                before = findings
+                    .report_before(before, at, || format!("{} is a required property", Value::from(field.name)));
+            }
+        }
+    }
+    values
+}
+
+/// Checks one value against every rule of its field, in jsonschema's order: `type`, `enum`, then the
+/// rules for the value's own type (`minimum`; `minLength`, `pattern`, `format`; `items`).
 fn check_field(field: &Field, value: &Value, at: &Location<'_>, findings: &mut Findings) {
     if !has_kind(value, field.kind) {
         findings.report(at, || match field.kind {
@@ -144,35 +188,45 @@ fn check_field(field: &Field, value: &Value, at: &Location<'_>, findings: &mut F
     {
         findings.report(at, || format!("{value} is not one of {}", candidates(allowed)));
     }
-    if let (Some(limit), Some(number)) = (field.minimum, value.as_number())
-        && is_below(number, limit)
-    {
-        findings.report(at, || format!("{value} is less than the minimum of {limit}"));
+    match value {
+        Value::Number(number) => {
+            if let Some(limit) = field.minimum
+                && is_below(number, limit)
+            {
+                findings.report(at, || format!("{value} is less than the minimum of {limit}"));
+            }
+        }
+        Value::String(text) => check_text(field, text, value, at, findings),
+        Value::Array(items) => {
+            if let Some(item) = field.items {
+                for (index, element) in items.iter().enumerate() {
+                    if findings.settled() {
+                        return;
+                    }
+                    check_field(item, element, &Location::Index(at, index), findings);
+                }
+            }
+        }
+        _ => {}
     }
-    let text = value.as_str();
-    if let (Some(limit), Some(text)) = (field.min_length, text)
+}
+
+fn check_text(field: &Field, text: &str, value: &Value, at: &Location<'_>, findings: &mut Findings) {
+    if let Some(limit) = field.min_length
         && (text.chars().take(limit as usize).count() as u64) < limit
     {
         let plural = if limit == 1 { "" } else { "s" };
         findings.report(at, || format!("{value} is shorter than {limit} character{plural}"));
     }
-    if let (Some(pattern), Some(text)) = (field.pattern, text)
+    if let Some(pattern) = field.pattern
         && !(pattern.matches)(text)
     {
         findings.report(at, || format!(r#"{value} does not match "{}""#, pattern.source));
     }
-    if let (Some(format), Some(text)) = (field.format, text)
+    if let Some(format) = field.format
         && !is_formatted(format, text)
     {
         findings.report(at, || format!(r#"{value} is not a "{}""#, format.name()));
-    }
-    if let (Some(item), Some(items)) = (field.items, value.as_array()) {
-        for (index, element) in items.iter().enumerate() {
-            if findings.settled() {
-                return;
-            }
-            check_field(item, element, &Location::Index(at, index), findings);
-        }
     }
 }
 

@@ -23,117 +23,84 @@ pub(super) const EVENT_TYPES: &[&str] = &[
 const LANES: &[&str] = &["planned", "doing", "for_review", "done"];
 
 /// `#/definitions/Event`.
-pub(super) const ENVELOPE: ObjectShape = ObjectShape {
-    required: &[
-        "event_id",
-        "event_type",
-        "aggregate_id",
-        "aggregate_type",
-        "payload",
-        "node_id",
-        "lamport_clock",
-        "timestamp",
-        "team_slug",
-    ],
-    fields: &[
-        Field::string("event_id").pattern(ULID),
-        Field::string("event_type").one_of(EVENT_TYPES),
-        Field::string("aggregate_id").min_length(1),
-        Field::string("aggregate_type").one_of(&["WorkPackage", "Feature"]),
-        Field::object("payload"),
-        Field::string("node_id").min_length(1).pattern(NODE_ID),
-        Field::integer("lamport_clock").minimum(0),
-        Field::string_or_null("causation_id").pattern(ULID),
-        Field::string("timestamp").format(Format::DateTime),
-        Field::string("team_slug").min_length(1),
-        Field::string("project_uuid").pattern(UUID_V4),
-        Field::string("project_slug").min_length(1),
-    ],
-};
+pub(super) const ENVELOPE: ObjectShape = ObjectShape::new(&[
+    Field::string("event_id").required().pattern(ULID),
+    Field::string("event_type").required().one_of(EVENT_TYPES),
+    Field::string("aggregate_id").required().min_length(1),
+    Field::string("aggregate_type").required().one_of(&["WorkPackage", "Feature"]),
+    Field::object("payload").required(),
+    Field::string("node_id").required().min_length(1).pattern(NODE_ID),
+    Field::integer("lamport_clock").required().minimum(0),
+    Field::string_or_null("causation_id").pattern(ULID),
+    Field::string("timestamp").required().format(Format::DateTime),
+    Field::string("team_slug").required().min_length(1),
+    Field::string("project_uuid").pattern(UUID_V4),
+    Field::string("project_slug").min_length(1),
+]);
 
-const WP_STATUS_CHANGED: ObjectShape = ObjectShape {
-    required: &["wp_id", "previous_status", "new_status"],
-    fields: &[
-        Field::string("wp_id").pattern(WP_ID),
-        Field::string("previous_status").one_of(LANES),
-        Field::string("new_status").one_of(LANES),
-        Field::string("changed_by"),
-        Field::string_or_null("feature_slug"),
-    ],
-};
+/// Where the envelope keeps the two fields that pick the payload's rules.
+pub(super) const EVENT_TYPE: usize = ENVELOPE.position("event_type");
+pub(super) const PAYLOAD: usize = ENVELOPE.position("payload");
 
-const WP_CREATED: ObjectShape = ObjectShape {
-    required: &["wp_id", "title", "feature_slug"],
-    fields: &[
-        Field::string("wp_id").pattern(WP_ID),
-        Field::string("title").min_length(1),
-        Field::array_of("dependencies", &Field::string("").pattern(WP_ID)),
-        Field::string("feature_slug").min_length(1),
-    ],
-};
+const WP_STATUS_CHANGED: ObjectShape = ObjectShape::new(&[
+    Field::string("wp_id").required().pattern(WP_ID),
+    Field::string("previous_status").required().one_of(LANES),
+    Field::string("new_status").required().one_of(LANES),
+    Field::string("changed_by"),
+    Field::string_or_null("feature_slug"),
+]);
 
-const WP_ASSIGNED: ObjectShape = ObjectShape {
-    required: &["wp_id", "agent_id", "phase"],
-    fields: &[
-        Field::string("wp_id").pattern(WP_ID),
-        Field::string("agent_id").min_length(1),
-        Field::string("phase").one_of(&["implementation", "review"]),
-        Field::integer("retry_count").minimum(0),
-        Field::string_or_null("feature_slug"),
-    ],
-};
+const WP_CREATED: ObjectShape = ObjectShape::new(&[
+    Field::string("wp_id").required().pattern(WP_ID),
+    Field::string("title").required().min_length(1),
+    Field::array_of("dependencies", &Field::string("").pattern(WP_ID)),
+    Field::string("feature_slug").required().min_length(1),
+]);
 
-const FEATURE_CREATED: ObjectShape = ObjectShape {
-    required: &["feature_slug", "feature_number", "target_branch", "wp_count"],
-    fields: &[
-        Field::string("feature_slug").pattern(FEATURE_SLUG),
-        Field::string("feature_number").pattern(FEATURE_NUMBER),
-        Field::string("target_branch").min_length(1),
-        Field::integer("wp_count").minimum(0),
-        Field::string("created_at").format(Format::DateTime),
-    ],
-};
+const WP_ASSIGNED: ObjectShape = ObjectShape::new(&[
+    Field::string("wp_id").required().pattern(WP_ID),
+    Field::string("agent_id").required().min_length(1),
+    Field::string("phase").required().one_of(&["implementation", "review"]),
+    Field::integer("retry_count").minimum(0),
+    Field::string_or_null("feature_slug"),
+]);
 
-const FEATURE_COMPLETED: ObjectShape = ObjectShape {
-    required: &["feature_slug", "total_wps"],
-    fields: &[
-        Field::string("feature_slug"),
-        Field::string("completed_at").format(Format::DateTime),
-        Field::integer("total_wps").minimum(0),
-        Field::string_or_null("total_duration"),
-    ],
-};
+const FEATURE_CREATED: ObjectShape = ObjectShape::new(&[
+    Field::string("feature_slug").required().pattern(FEATURE_SLUG),
+    Field::string("feature_number").required().pattern(FEATURE_NUMBER),
+    Field::string("target_branch").required().min_length(1),
+    Field::integer("wp_count").required().minimum(0),
+    Field::string("created_at").format(Format::DateTime),
+]);
 
-const HISTORY_ADDED: ObjectShape = ObjectShape {
-    required: &["wp_id", "entry_type", "entry_content"],
-    fields: &[
-        Field::string("wp_id").pattern(WP_ID),
-        Field::string("entry_type").one_of(&["note", "review", "error", "comment"]),
-        Field::string("entry_content").min_length(1),
-        Field::string("author"),
-    ],
-};
+const FEATURE_COMPLETED: ObjectShape = ObjectShape::new(&[
+    Field::string("feature_slug").required(),
+    Field::string("completed_at").format(Format::DateTime),
+    Field::integer("total_wps").required().minimum(0),
+    Field::string_or_null("total_duration"),
+]);
 
-const ERROR_LOGGED: ObjectShape = ObjectShape {
-    required: &["error_type", "error_message"],
-    fields: &[
-        Field::string_or_null("wp_id"),
-        Field::string("error_type").one_of(&["validation", "runtime", "network", "auth", "unknown"]),
-        Field::string("error_message").min_length(1),
-        Field::string_or_null("stack_trace"),
-        Field::string_or_null("agent_id"),
-    ],
-};
+const HISTORY_ADDED: ObjectShape = ObjectShape::new(&[
+    Field::string("wp_id").required().pattern(WP_ID),
+    Field::string("entry_type").required().one_of(&["note", "review", "error", "comment"]),
+    Field::string("entry_content").required().min_length(1),
+    Field::string("author"),
+]);
 
-const DEPENDENCY_RESOLVED: ObjectShape = ObjectShape {
-    required: &["wp_id", "dependency_wp_id", "resolution_type"],
-    fields: &[
-        Field::string("wp_id").pattern(WP_ID),
-        Field::string("dependency_wp_id").pattern(WP_ID),
-        Field::string("resolution_type").one_of(&["completed", "skipped", "merged"]),
-        Field::string_or_null("feature_slug"),
-    ],
-};
+const ERROR_LOGGED: ObjectShape = ObjectShape::new(&[
+    Field::string_or_null("wp_id"),
+    Field::string("error_type").required().one_of(&["validation", "runtime", "network", "auth", "unknown"]),
+    Field::string("error_message").required().min_length(1),
+    Field::string_or_null("stack_trace"),
+    Field::string_or_null("agent_id"),
+]);
+
+const DEPENDENCY_RESOLVED: ObjectShape = ObjectShape::new(&[
+    Field::string("wp_id").required().pattern(WP_ID),
+    Field::string("dependency_wp_id").required().pattern(WP_ID),
+    Field::string("resolution_type").required().one_of(&["completed", "skipped", "merged"]),
+    Field::string_or_null("feature_slug"),
+]);
 
 /// The payload an event type carries (the schema's `if event_type is X then payload is XPayload`).
 pub(super) fn payload_shape(event_type: EventType) -> &'static ObjectShape {
@@ -200,7 +167,9 @@ mod tests {
 
     fn assert_shape_matches(shape: &ObjectShape, definition: &Value, at: &str) {
         assert_eq!(definition["type"], "object", "{at}");
-        assert_eq!(definition["required"], json!(shape.required), "{at}/required");
+        // The checker reports missing fields in the order of `fields`: the schema's lists must agree.
+        let required: Vec<&str> = shape.fields.iter().filter(|field| field.required).map(|field| field.name).collect();
+        assert_eq!(definition["required"], json!(required), "{at}/required, in the order of the properties");
         let properties = definition["properties"].as_object().unwrap_or_else(|| panic!("{at}: no properties"));
         let names: Vec<&str> = properties.keys().map(String::as_str).collect();
         let fields: Vec<&str> = shape.fields.iter().map(|field| field.name).collect();

@@ -31,20 +31,38 @@ pub(super) const FEATURE_SLUG: Pattern = Pattern { source: r"^\d{3}-[a-z0-9-]+$"
 /// A feature number: three digits.
 pub(super) const FEATURE_NUMBER: Pattern = Pattern { source: r"^\d{3}$", matches: is_feature_number };
 
-fn is_crockford_upper(byte: u8) -> bool {
-    byte.is_ascii_digit() || (byte.is_ascii_uppercase() && !matches!(byte, b'I' | b'L' | b'O' | b'U'))
+/// A set of bytes, as a table to look each byte up in.
+struct ByteClass([bool; 256]);
+
+impl ByteClass {
+    const fn of(members: &[u8]) -> ByteClass {
+        let mut table = [false; 256];
+        let mut index = 0;
+        while index < members.len() {
+            table[members[index] as usize] = true;
+            index += 1;
+        }
+        ByteClass(table)
+    }
+
+    /// Whether `text` is `len` bytes, each in the class.
+    fn spans(&self, text: &str, len: usize) -> bool {
+        text.len() == len && text.bytes().all(|byte| self.0[usize::from(byte)])
+    }
 }
 
-fn is_lower_hex(byte: u8) -> bool {
-    matches!(byte, b'0'..=b'9' | b'a'..=b'f')
-}
+/// `[0-9A-HJKMNP-TV-Z]`: Crockford's base32 digits, upper case.
+const CROCKFORD_UPPER: ByteClass = ByteClass::of(b"0123456789ABCDEFGHJKMNPQRSTVWXYZ");
+
+/// `[0-9a-f]`.
+const LOWER_HEX: ByteClass = ByteClass::of(b"0123456789abcdef");
 
 fn is_ulid(text: &str) -> bool {
-    text.len() == 26 && text.bytes().all(is_crockford_upper)
+    CROCKFORD_UPPER.spans(text, 26)
 }
 
 fn is_node_id(text: &str) -> bool {
-    text.len() == 12 && text.bytes().all(is_lower_hex)
+    LOWER_HEX.spans(text, 12)
 }
 
 fn is_uuid_v4(text: &str) -> bool {
@@ -54,7 +72,7 @@ fn is_uuid_v4(text: &str) -> bool {
             8 | 13 | 18 | 23 => byte == b'-',
             14 => byte == b'4',
             19 => matches!(byte, b'8' | b'9' | b'a' | b'b'),
-            _ => is_lower_hex(byte),
+            _ => LOWER_HEX.0[usize::from(byte)],
         })
 }
 
