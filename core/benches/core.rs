@@ -1,8 +1,14 @@
 //! Core targets: build + validate one event (<= 20 µs), fold 10,000 events into a board (<= 10 ms).
+//!
+//! Validation alone, the core's hand-written rules against jsonschema 0.61 (what the core used before, and
+//! still the oracle of `tests/validation_differential.rs`): one valid and one invalid event each, and what
+//! compiling the jsonschema validator cost every process.
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use serde_json::{Value, json};
 use spec_kitty_core::board::Board;
 use spec_kitty_core::events::{HistoryAdded, WpStatusChanged};
+use spec_kitty_core::validation::{EVENTS_SCHEMA, is_valid_event, validate_event};
 use spec_kitty_core::{EventFactory, Identity, LamportClock, Lane, Moment, NodeId, Payload, WpId};
 use std::hint::black_box;
 
@@ -48,5 +54,39 @@ fn fold_board(c: &mut Criterion) {
     c.bench_function("fold_10000_events_into_board", |b| b.iter(|| black_box(Board::from_events(&events))));
 }
 
-criterion_group!(benches, build_and_validate, fold_board);
+fn jsonschema_validator() -> jsonschema::Validator {
+    let schema: Value = serde_json::from_str(EVENTS_SCHEMA).expect("the schema is JSON");
+    jsonschema::options().should_validate_formats(true).build(&schema).expect("the schema compiles")
+}
+
+fn validate_alone(c: &mut Criterion) {
+    let mut clock = LamportClock::default();
+    let at = Moment { unix_ms: 1_770_000_000_000, entropy: 7919 };
+    let valid = factory().build(&mut clock, at, None, payload(0)).expect("valid").to_value();
+    let mut invalid = valid.clone();
+    invalid["payload"]["wp_id"] = json!("WP1");
+    invalid["lamport_clock"] = json!(-1);
+    invalid["timestamp"] = json!("2026-02-04T10:46Z");
+    let oracle = jsonschema_validator();
+
+    c.bench_function("validate_valid_event/core", |b| b.iter(|| black_box(validate_event(black_box(&valid)))));
+    c.bench_function("validate_valid_event/jsonschema", |b| {
+        b.iter(|| black_box(oracle.iter_errors(black_box(&valid)).count()))
+    });
+    c.bench_function("validate_invalid_event/core", |b| b.iter(|| black_box(validate_event(black_box(&invalid)))));
+    c.bench_function("validate_invalid_event/jsonschema", |b| {
+        b.iter(|| {
+            let issues: Vec<(String, String)> = oracle
+                .iter_errors(black_box(&invalid))
+                .map(|error| (error.instance_path().to_string(), error.to_string()))
+                .collect();
+            black_box(issues)
+        })
+    });
+    c.bench_function("is_valid_event/core", |b| b.iter(|| black_box(is_valid_event(black_box(&valid)))));
+    c.bench_function("is_valid_event/jsonschema", |b| b.iter(|| black_box(oracle.is_valid(black_box(&valid)))));
+    c.bench_function("compile_jsonschema_validator", |b| b.iter(|| black_box(jsonschema_validator())));
+}
+
+criterion_group!(benches, build_and_validate, fold_board, validate_alone);
 criterion_main!(benches);
