@@ -9,8 +9,8 @@
 //! the world a caller may leave out: the time (`Date.now()`) and entropy (`crypto.getRandomValues`).
 //!
 //! Layout: the host-neutral modules ([`args`], [`events`], [`clock`], [`workflow`], [`plans`],
-//! [`sync`], [`board`], [`views`]) are written once against [`args::Arg`], which both a `JsValue` and a parsed
-//! `serde_json::Value` implement; `js` holds only the wasm-bindgen exports over them.
+//! [`orchestrate`], [`sync`], [`board`], [`views`]) are written once against [`args::Arg`], which both a
+//! `JsValue` and a parsed `serde_json::Value` implement; `js` holds only the wasm-bindgen exports over them.
 //!
 //! Conventions of the JS face (also in the TypeScript declarations):
 //! - domain objects keep the wire's snake_case keys (`wp_id`, `previous_status`); the binding's own
@@ -27,6 +27,7 @@ pub mod clock;
 pub mod events;
 #[cfg(feature = "js")]
 mod js;
+pub mod orchestrate;
 pub mod plans;
 pub mod sync;
 pub mod views;

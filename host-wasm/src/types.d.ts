@@ -94,6 +94,8 @@ export interface WpAssignedInput {
   phase: AssignmentPhase;
   /** Default 0. */
   retry_count?: number;
+  /** The feature of the WP; left out when not given (upstream's payload lacks it). */
+  feature_slug?: string;
 }
 export interface FeatureCreatedInput {
   /** `NNN-slug`, like `028-cli-event-emission-sync`. */
@@ -133,6 +135,8 @@ export interface DependencyResolvedInput {
   wp_id: WpId;
   dependency_wp_id: WpId;
   resolution_type: ResolutionType;
+  /** The feature of both WPs; left out when not given (upstream's payload lacks it). */
+  feature_slug?: string;
 }
 export type AnyPayload =
   | WpStatusChangedInput
@@ -600,4 +604,118 @@ export interface FinalizePlan {
 export interface BranchParts {
   slug: string;
   wp: WpId;
+}
+
+// ---------------------------------------------------------------------------------------------
+// orchestrate: the scheduler, a sans-IO machine. `orchestrationStart` / `orchestrationHandle` take the
+// run's state and give the next one with the actions to carry out, in order; the host keeps the state
+// (writing it when an action says `save_state`), runs the actions and feeds each outcome back as an
+// input. Pass fresh entropy on every call (the default): it seeds the ids of the events announced.
+// ---------------------------------------------------------------------------------------------
+export type FallbackStrategy = "next_in_list" | "same_agent" | "fail";
+/** agents.yaml, checked (`parseAgentsConfig`). */
+export interface AgentsConfig {
+  version: string;
+  implementation: string[] | null;
+  review: string[] | null;
+  agents: {
+    id: string;
+    enabled: boolean;
+    roles: AssignmentPhase[];
+    priority: number | null;
+    max_concurrent: number;
+    timeout_seconds: number;
+    /** The command line's words, with `{prompt_file}`-style placeholders. */
+    command: string[] | null;
+  }[];
+  fallback_strategy: FallbackStrategy;
+  max_retries: number;
+  single_agent: string | null;
+  global_concurrency: number;
+  global_timeout_seconds: number;
+}
+/** `--impl-agent` / `--review-agent`. */
+export interface AgentChoice {
+  implementation?: string | null;
+  review?: string | null;
+}
+/** The agents of a run, in fallback order (`agentRoster`). */
+export interface Roster {
+  agents: { id: string; identity: string; max_concurrent: number; timeout_ms: number; command: string[] }[];
+  implementation: string[];
+  review: string[];
+  fallback: FallbackStrategy;
+  max_retries: number;
+  global_concurrency: number;
+  global_timeout_ms: number;
+}
+export interface PlannedWork {
+  wp: WpId;
+  dependencies: WpId[];
+  lane: Lane;
+}
+export interface StartRun {
+  run_id: string;
+  feature_slug: string;
+  work_packages: PlannedWork[];
+  roster: Roster;
+  agent_choice: AgentChoice;
+  /** WPs in progress at once; default the roster's global_concurrency. */
+  max_parallel?: number | null;
+  orchestrator_pid?: number | null;
+}
+export type RunStatus = "running" | "stopping" | "completed" | "failed" | "incomplete" | "stopped" | "aborted";
+export interface Feedback {
+  reviewer: string;
+  reason: string;
+  log_file: string | null;
+}
+export type RunEvent =
+  | { type: "assigned"; wp: WpId; agent: string; phase: AssignmentPhase; retry_count: number }
+  | { type: "dependency_resolved"; wp: WpId; dependency: WpId; skipped: boolean }
+  | { type: "feature_completed"; total_wps: number; completed_at_ms: number; duration_ms: number }
+  | { type: "error"; wp: WpId; agent: string | null; message: string };
+/** An event with the id chosen before it is emitted: a replay carries the same id. */
+export interface Announcement {
+  event_id: string;
+  event: RunEvent;
+}
+/** `.kittify/orchestration-state.json`: pass it back as it came (its layout is the core's). */
+export interface OrchestrationState {
+  version: number;
+  run_id: string;
+  feature_slug: string;
+  status: RunStatus;
+  work_packages: Record<WpId, { lane: Lane; status: "pending" | "in_progress" | "done" | "failed" | "skipped"; [key: string]: unknown }>;
+  outbox: Announcement[];
+  [key: string]: unknown;
+}
+export type OrchestrationInput =
+  | { input: "resume"; lanes: Record<WpId, Lane>; roster?: Roster | null; max_parallel?: number | null; orchestrator_pid?: number | null }
+  | { input: "skip"; wp: WpId }
+  | { input: "abort" }
+  | { input: "lane_moved"; wp: WpId; lane: Lane }
+  | { input: "lane_move_failed"; wp: WpId; error: string }
+  | { input: "agent_started"; wp: WpId; phase: AssignmentPhase; attempt: number; pid: number | null; log_file: string }
+  | { input: "agent_start_failed"; wp: WpId; phase: AssignmentPhase; attempt: number; error: string }
+  /** `exit_code` null when a signal ended it; `last_line` its output's last non-empty line. */
+  | { input: "agent_exited"; wp: WpId; phase: AssignmentPhase; attempt: number; exit_code: number | null; last_line: string | null }
+  | { input: "emitted"; event_ids: string[] }
+  | { input: "interrupt" }
+  | { input: "tick" };
+export type OrchestrationAction =
+  | { action: "save_state" }
+  /** `to: "doing"` from planned is `implement` (it makes the worktree, from one of `base_candidates`). */
+  | { action: "move_lane"; wp: WpId; from: Lane; to: Lane; agent: string | null; note: string; base_candidates: WpId[] }
+  | { action: "start_agent"; wp: WpId; phase: AssignmentPhase; attempt: number; agent: string; timeout_ms: number; implementer: string | null; feedback: Feedback | null }
+  /** SIGTERM, a grace period, SIGKILL; then answer `agent_exited`. */
+  | { action: "stop_agent"; wp: WpId; phase: AssignmentPhase; attempt: number }
+  /** Emit with these ids (`runEventDraft` gives each payload), then answer `emitted`. */
+  | { action: "emit"; events: Announcement[] }
+  | { action: "finish"; status: RunStatus };
+export interface OrchestrationStep {
+  state: OrchestrationState;
+  actions: OrchestrationAction[];
+  /** Call again with `{input: "tick"}` at this time (Unix ms) at the latest; null once the run is over. */
+  nextWakeupMs: number | null;
 }

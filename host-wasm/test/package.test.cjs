@@ -19,6 +19,7 @@ const EXPORTS = {
   workflow: ['parseTasksMd', 'parseWpFile', 'loadFeature', 'DependencyGraph'],
   plans: ['planImplement', 'planMerge', 'planMergeMoves', 'planAccept', 'planMoveTask', 'planMarkStatus', 'planAddHistory',
     'planFinalizeTasks', 'branchName', 'parseBranchName'],
+  orchestrate: ['parseAgentsConfig', 'agentRoster', 'orchestrationStart', 'orchestrationHandle', 'runEventDraft'],
   sync: ['planBatches', 'backoffDelayMs', 'readBatchAnswer', 'reactToAnswer'],
 };
 
@@ -57,7 +58,8 @@ test('the TypeScript declarations type every export and carry the interfaces', (
     'FeatureFolderFiles', 'RepositoryFacts', 'Occasion', 'PlanFacts', 'MoveRequest', 'MarkStatusRequest', 'AddHistoryRequest',
     'FileEdit', 'GitStep', 'EventDraft', 'Changes', 'Start', 'ImplementPlan', 'BranchMerge', 'MergePlan', 'MergeMoves',
     'AcceptPlan', 'MoveTaskPlan', 'SubtaskChange', 'MarkStatusPlan', 'FinalizedWp', 'Finalization', 'FinalizePlan',
-    'BranchParts']) {
+    'BranchParts', 'AgentsConfig', 'AgentChoice', 'Roster', 'StartRun', 'RunEvent', 'Announcement', 'OrchestrationState',
+    'OrchestrationInput', 'OrchestrationAction', 'OrchestrationStep']) {
     assert.match(dts, new RegExp(`export (interface|type) ${name}\\b`), name);
   }
   assert.match(dts, /export function buildWpStatusChanged\(context: BuildContext, payload: WpStatusChangedInput\): Envelope;/);
@@ -68,6 +70,8 @@ test('the TypeScript declarations type every export and carry the interfaces', (
   assert.match(dts, /export function planMarkStatus\(feature: FeatureFolderFiles, request: MarkStatusRequest\): MarkStatusPlan;/);
   assert.match(dts, /export function parseBranchName\(branch: string\): BranchParts \| null;/);
   assert.match(dts, /export function reactToAnswer\(answer: BatchAnswer, sent: SentEvent\[\], context\?: AnswerContextInput\): BatchOutcome;/);
+  assert.match(dts, /export function orchestrationHandle\(state: OrchestrationState, input: OrchestrationInput, nowMs\?: number, entropyHex\?: string\): OrchestrationStep;/);
+  assert.match(dts, /export function agentRoster\(yamlText: string, choice\?: AgentChoice, fileLabel\?: string\): Roster;/);
   assert.doesNotMatch(dts, /: any\b/, 'no untyped parameter or result');
 });
 

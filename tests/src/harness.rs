@@ -2,7 +2,7 @@
 //! build's answers with the native ones, which reports the first differing case.
 
 use super::support::{Case, Rng};
-use super::{events_cases, plans_cases, sync_cases, workflow_cases};
+use super::{events_cases, orchestrate_cases, plans_cases, sync_cases, workflow_cases};
 use std::collections::BTreeMap;
 
 const DEFAULT_SEED: u64 = 0x5EC_C177;
@@ -20,6 +20,7 @@ pub fn generate(seed: u64) -> Vec<Case> {
     events_cases::cases(&mut rng, &mut cases);
     workflow_cases::cases(&mut rng, &mut cases);
     plans_cases::cases(&mut rng, &mut cases);
+    orchestrate_cases::cases(&mut rng, &mut cases);
     sync_cases::cases(&mut rng, &mut cases);
     assert!(cases.len() >= MIN_CASES, "only {} cases generated", cases.len());
     cases

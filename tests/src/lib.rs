@@ -8,6 +8,7 @@
 
 pub mod events_cases;
 pub mod harness;
+pub mod orchestrate_cases;
 pub mod plans_cases;
 pub mod support;
 pub mod sync_cases;

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use spec_kitty_wasm::args::{Arg, Error, NULL};
 use spec_kitty_wasm::clock::Clock;
 use spec_kitty_wasm::events::{self, BUILDERS, Factory};
-use spec_kitty_wasm::{board, plans, sync, workflow};
+use spec_kitty_wasm::{board, orchestrate, plans, sync, workflow};
 
 /// The JSON answer to `op` on `args` (JSON text of an array of arguments): the result, or
 /// `{"error": message}`.
@@ -71,6 +71,11 @@ fn run(op: &str, args: &[Value]) -> Result<String, Error> {
         "planFinalizeTasks" => text(&plans::plan_finalize_tasks(&arg(0))?),
         "branchName" => text(&plans::branch_name(&arg(0), &arg(1))?),
         "parseBranchName" => text(&plans::parse_branch_name(&arg(0))?),
+        "parseAgentsConfig" => text(&orchestrate::parse_agents_config(&arg(0), &arg(1))?),
+        "agentRoster" => text(&orchestrate::agent_roster(&arg(0), &arg(1), &arg(2))?),
+        "orchestrationStart" => text(&orchestrate::orchestration_start(&arg(0), &arg(1), &arg(2))?),
+        "orchestrationHandle" => text(&orchestrate::orchestration_handle(&arg(0), &arg(1), &arg(2), &arg(3))?),
+        "runEventDraft" => text(&orchestrate::run_event_draft(&arg(0), &arg(1))?),
         "plan" => text(&sync::plan(&arg(0), &arg(1), &arg(2))?),
         "backoff" => text(&sync::backoff_delay_ms(&arg(0), &arg(1), &arg(2))?),
         "answer" => text(&sync::read_batch_answer(&arg(0), &arg(1), &arg(2))?),

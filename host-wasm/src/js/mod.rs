@@ -11,6 +11,7 @@
 mod board;
 mod clock;
 mod events;
+mod orchestrate;
 mod plans;
 mod sync;
 mod workflow;
