@@ -91,6 +91,9 @@ struct Daemon {
     /// Answers of carried-out actions, fed back to the service in order.
     inputs: VecDeque<ServiceInput>,
     log_sink: LogSink,
+    /// The last connection state could not be written for `sync status` (the folder was full): written
+    /// again when a command nudges, as the folder has taken its event by then.
+    state_unreported: bool,
 }
 
 /// Ends the daemon's process once a stop signal has come and the flush time (plus [`STOP_MARGIN`]) has
@@ -218,6 +221,7 @@ impl Daemon {
             stop,
             inputs: VecDeque::new(),
             log_sink,
+            state_unreported: false,
         })
     }
 
@@ -246,6 +250,9 @@ impl Daemon {
             if self.wait_for_nudge(!more_frames) {
                 self.follow_login();
                 self.feed(ServiceInput::QueueChanged);
+                if self.state_unreported {
+                    self.state_unreported = !report_state(&self.state, self.service.state());
+                }
             }
             if self.service.wake_at_ms().is_some_and(|at| crate::emitter::now_ms() >= at) {
                 self.feed(ServiceInput::Timer);
@@ -352,7 +359,7 @@ impl Daemon {
         match action {
             ServiceAction::ShowState { state } => {
                 self.log(&format!("connection: {state}"));
-                report_state(&self.state, state);
+                self.state_unreported = !report_state(&self.state, state);
             }
             ServiceAction::Log { line } => self.log(&line),
             ServiceAction::Open { attempt } => {

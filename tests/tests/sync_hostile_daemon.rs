@@ -474,3 +474,31 @@ fn a_login_as_another_team_is_taken_up_by_the_running_daemon() {
     stop_daemon(&env, pid);
     env.check_secrets();
 }
+
+/// The daemon could not write its connection state for `sync status` (a full folder; here `daemon.state`
+/// is in the way as a folder): once the folder takes files again, the next command's nudge writes it, so
+/// `sync status` does not show a stale or missing state for as long as the connection lasts.
+#[test]
+fn a_connection_state_that_could_not_be_written_is_written_at_the_next_nudge() {
+    let env = SyncEnv::new(&[], false);
+    env.login(false).ok();
+    let state_file = env.repo.home.join("daemon.state");
+    std::fs::create_dir(&state_file).unwrap();
+    env.run(&["sync", "start"]).ok();
+    let pid = env.daemons.adopt();
+    assert!(
+        wait_until(Duration::from_secs(20), || daemon_log(&env).contains("connection: Connected")),
+        "not connected:\n{}",
+        daemon_log(&env)
+    );
+    std::fs::remove_dir(&state_file).unwrap();
+    env.run(&["agent", "tasks", "add-history", "WP01", "--note", "a nudge"]).ok();
+    assert!(
+        wait_until(Duration::from_secs(20), || env.sync_status()["connection"] == "Connected"),
+        "sync status never showed the connection: {}\n{}",
+        env.sync_status(),
+        daemon_log(&env)
+    );
+    stop_daemon(&env, pid);
+    env.check_secrets();
+}

@@ -159,14 +159,15 @@ pub fn reported_state(state: &StateDir) -> Option<ConnectionState> {
     })
 }
 
-pub(super) fn report_state(state: &StateDir, connection: ConnectionState) {
+/// Writes the state `sync status` shows; whether it could (a full or read-only folder cannot take it).
+pub(super) fn report_state(state: &StateDir, connection: ConnectionState) -> bool {
     let word = match connection {
         ConnectionState::Connected => "connected",
         ConnectionState::OfflineBatchMode => "batch",
         ConnectionState::Reconnecting { .. } => "reconnecting",
         ConnectionState::Offline => "offline",
     };
-    let _ = crate::state::write_atomically(&state_file(state), word.as_bytes());
+    crate::state::write_atomically(&state_file(state), word.as_bytes()).is_ok()
 }
 
 /// What a service holds while it runs: the state folder's daemon lock, its pid file and its socket.
