@@ -16,6 +16,7 @@
 
 mod claim;
 mod control;
+mod process;
 
 pub use claim::{log_file, nudge, reported_state, running_pid};
 pub use control::{start, stop};
@@ -426,13 +427,17 @@ impl Daemon {
     /// The batch drain, unless a `sync now` holds it (then that one sends the queue).
     fn drain(&mut self, config: &DrainConfig) -> Option<DrainReport> {
         let _sync = sync_lock_now(&self.state).ok()?;
-        let mut clock = StoppableClock { stop: Arc::clone(&self.stop) };
+        // The last drain of a stop (asked for after the signal) is bounded by its own `stop_at_ms`.
+        let stop =
+            if self.stop.load(Ordering::Relaxed) { Arc::new(AtomicBool::new(false)) } else { Arc::clone(&self.stop) };
+        let mut clock = StoppableClock { stop };
         Some(drain(&mut self.queue, &mut self.session, &mut clock, config, &mut |_| {}))
     }
 }
 
 /// The system clock, except that once the daemon is told to stop it says the drain's time is up and
-/// sleeps no more, so a SIGTERM during a batch drain ends it at the next step.
+/// sleeps no more, so a SIGTERM during a batch drain ends it at the next step (the service then asks for
+/// one last drain, bounded by the flush time, which runs on the plain clock).
 struct StoppableClock {
     stop: Arc<AtomicBool>,
 }

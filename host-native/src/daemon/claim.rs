@@ -3,6 +3,7 @@
 //! look at it (always shared, so lookers never take each other for a daemon) and check a pid before they
 //! signal it.
 
+use super::process::has_open;
 use super::{LOCK_SETTLE, POLL};
 use crate::file_lock;
 use crate::state::StateDir;
@@ -98,21 +99,6 @@ fn take_daemon_lock(lock: &File) -> bool {
         }
         std::thread::sleep(Duration::from_millis(2));
     }
-}
-
-/// Whether process `pid` has `path` open (Linux: its `/proc/<pid>/fd` links, compared by device and inode).
-/// Elsewhere the pid file is trusted.
-fn has_open(pid: u32, path: &std::path::Path) -> bool {
-    if !cfg!(target_os = "linux") {
-        return true;
-    }
-    use std::os::unix::fs::MetadataExt;
-    let Ok(wanted) = std::fs::metadata(path) else { return false };
-    let Ok(descriptors) = std::fs::read_dir(format!("/proc/{pid}/fd")) else { return false };
-    descriptors
-        .flatten()
-        .filter_map(|fd| std::fs::metadata(fd.path()).ok())
-        .any(|open| open.dev() == wanted.dev() && open.ino() == wanted.ino())
 }
 
 /// The pid to signal: the running daemon's, checked to be the process that holds the daemon lock.

@@ -3,6 +3,7 @@
 
 use super::claim::{LockHolder, checked_running_pid, daemon_to_signal, lock_holder, log_file, running_pid};
 use super::flush_on_stop;
+use super::process::is_dying;
 use crate::hub_session::HubSession;
 use crate::state::StateDir;
 use anyhow::{Context, Result, bail};
@@ -15,7 +16,10 @@ pub fn start() -> Result<u32> {
     let state = StateDir::locate();
     state.ensure()?;
     if let Some(pid) = checked_running_pid(&state) {
-        return Ok(pid);
+        if !is_dying(pid) {
+            return Ok(pid);
+        }
+        wait_for_exit(&state, pid)?;
     }
     // Said here, not only in the daemon's log.
     HubSession::open(StateDir::locate())?;
@@ -63,6 +67,18 @@ pub fn start() -> Result<u32> {
         std::thread::sleep(Duration::from_millis(20));
     }
     bail!("the daemon did not start; see {}", log_path.display())
+}
+
+/// Waits (bounded) until a daemon killed a moment ago lets go of the lock.
+fn wait_for_exit(state: &StateDir, pid: u32) -> Result<()> {
+    let until = Instant::now() + Duration::from_secs(5);
+    while !matches!(lock_holder(state), LockHolder::Nobody) {
+        if Instant::now() >= until {
+            bail!("the daemon (pid {pid}) is exiting but still holds {}; try again", state.root().display());
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    Ok(())
 }
 
 /// Why a daemon exited at once: the last line it logged, or, when it could not log, what that suggests.
