@@ -5,7 +5,8 @@
 //!   links outside, a link into `.git`; a named pipe or a huge file does not hang or exhaust the
 //!   command; a feature folder whose name git would read as an option never reaches git.
 //! - A command killed with SIGKILL at its commit (just before, just after) loses nothing and repeats
-//!   nothing: the next command finishes it and queues its events exactly once.
+//!   nothing: the next command finishes it from the outbox and queues its events exactly once; one
+//!   killed before its first edit is forgotten; a file changed since is never overwritten.
 
 mod common;
 
@@ -226,4 +227,185 @@ fn a_cherry_pick_in_progress_is_refused_before_anything_is_done() {
     }
     assert_eq!(branches(&repo), ["main", "side"], "no WP branch was made");
     assert!(!repo.root.join(".worktrees").exists(), "no worktree was made");
+}
+
+/// Where a command is killed: just before git commits its edits, or just after.
+#[derive(Clone, Copy, Debug)]
+enum Crash {
+    BeforeCommit,
+    AfterCommit,
+}
+
+/// A `git` in front of the real one that kills its caller (spec-kitty) with SIGKILL when asked to
+/// `commit` (before or after the real commit, as `$CRASH` says) or, with `CRASH=BeforeWorktree`, to
+/// add a worktree. Returns the PATH to run with.
+fn crashing_git(repo: &TestRepo) -> String {
+    let path = std::env::var("PATH").unwrap_or_default();
+    let real = std::env::split_paths(&path).map(|dir| dir.join("git")).find(|git| git.is_file()).expect("git on PATH");
+    let bin = repo.top().join("crashing-bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let script = format!(
+        "#!/bin/sh\n\
+         if [ \"$1\" = commit ] && [ \"$CRASH\" = BeforeCommit ]; then kill -9 $PPID; exit 1; fi\n\
+         if [ \"$1\" = worktree ] && [ \"$CRASH\" = BeforeWorktree ]; then kill -9 $PPID; exit 1; fi\n\
+         {real} \"$@\"; status=$?\n\
+         if [ \"$1\" = commit ] && [ $status = 0 ] && [ \"$CRASH\" = AfterCommit ]; then kill -9 $PPID; fi\n\
+         exit $status\n",
+        real = real.display()
+    );
+    let git = bin.join("git");
+    std::fs::write(&git, script).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&git, std::fs::Permissions::from_mode(0o755)).unwrap();
+    format!("{}:{path}", bin.display())
+}
+
+/// Runs `args` killed at `crash`; asserts it was killed.
+fn run_killed(repo: &TestRepo, crash: Crash, args: &[&str]) {
+    let path = crashing_git(repo);
+    let crash = format!("{crash:?}");
+    let run = repo.run_within(LIMIT, &[("PATH", &path), ("CRASH", &crash)], args);
+    assert_eq!(run.code, None, "`{}` was killed at {crash}: {run:#?}", args.join(" "));
+}
+
+/// Every WPStatusChanged queued, as (wp, from, to).
+fn status_changes(repo: &TestRepo) -> Vec<(String, String, String)> {
+    let text = |value: &serde_json::Value| value.as_str().unwrap_or_default().to_string();
+    repo.events()
+        .iter()
+        .filter(|event| event["event_type"] == "WPStatusChanged")
+        .map(|event| {
+            let payload = &event["payload"];
+            (text(&payload["wp_id"]), text(&payload["previous_status"]), text(&payload["new_status"]))
+        })
+        .collect()
+}
+
+fn change(wp: &str, from: &str, to: &str) -> (String, String, String) {
+    (wp.to_string(), from.to_string(), to.to_string())
+}
+
+/// The feature's files as committed and as on disk agree (nothing half-done left behind).
+#[track_caller]
+fn assert_committed(repo: &TestRepo) {
+    assert_eq!(repo.git(&["status", "--porcelain", "--", "kitty-specs"]), "", "uncommitted changes left");
+}
+
+/// Issue 11: implement killed at its commit, then run again: the WP is in doing, committed, and
+/// its status change is queued exactly once.
+#[test]
+fn implement_killed_at_its_commit_is_finished_by_the_next_run_exactly_once() {
+    for crash in [Crash::BeforeCommit, Crash::AfterCommit] {
+        let repo = TestRepo::new();
+        run_killed(&repo, crash, &["implement", "WP01"]);
+        let run = repo.run_within(LIMIT, &[], &["implement", "WP01", "--json"]).ok();
+        assert_eq!(run.json()["ok"], true);
+        assert_eq!(repo.lane("WP01"), "doing", "{crash:?}");
+        assert_committed(&repo);
+        repo.run(&["agent", "tasks", "add-history", "WP01", "--note", "later"]).ok();
+        assert_eq!(status_changes(&repo), [change("WP01", "planned", "doing")], "{crash:?}");
+    }
+}
+
+/// Issue 11: move-task killed at its commit, then asked again: done once, announced once; the
+/// answer says it completed the earlier run.
+#[test]
+fn move_task_killed_at_its_commit_is_finished_by_the_next_run_exactly_once() {
+    for crash in [Crash::BeforeCommit, Crash::AfterCommit] {
+        let repo = TestRepo::new();
+        run_killed(&repo, crash, &["agent", "tasks", "move-task", "WP02", "--to", "doing"]);
+        let run = repo.run_within(LIMIT, &[], &["agent", "tasks", "move-task", "WP02", "--to", "doing", "--json"]);
+        let report = run.ok().json();
+        assert_eq!(report["completed_earlier_run"], true, "{crash:?}: {report:#}");
+        assert_eq!(repo.lane("WP02"), "doing");
+        assert_committed(&repo);
+        repo.run(&["agent", "tasks", "add-history", "WP02", "--note", "later"]).ok();
+        assert_eq!(status_changes(&repo), [change("WP02", "planned", "doing")], "{crash:?}");
+    }
+}
+
+/// Issue 11: accept killed at its commit: the next command (accept again) finishes it; the WP is
+/// done, committed, and its status change queued once.
+#[test]
+fn accept_killed_at_its_commit_is_finished_by_the_next_run_exactly_once() {
+    for crash in [Crash::BeforeCommit, Crash::AfterCommit] {
+        let repo = TestRepo::new();
+        for to in ["doing", "for_review"] {
+            repo.run(&["agent", "tasks", "move-task", "WP01", "--to", to]).ok();
+        }
+        run_killed(&repo, crash, &["accept"]);
+        repo.run_within(LIMIT, &[], &["accept", "--json"]).ok();
+        assert_eq!(repo.lane("WP01"), "done", "{crash:?}");
+        assert_committed(&repo);
+        repo.run(&["accept"]).ok();
+        let expected = [
+            change("WP01", "planned", "doing"),
+            change("WP01", "doing", "for_review"),
+            change("WP01", "for_review", "done"),
+        ];
+        assert_eq!(status_changes(&repo), expected, "{crash:?}");
+    }
+}
+
+/// Issue 11: merge killed at the commit of its lane moves (after git merged the branch): the next
+/// run finishes the move; the WP is in for_review, committed, announced once.
+#[test]
+fn merge_killed_at_its_commit_is_finished_by_the_next_run_exactly_once() {
+    for crash in [Crash::BeforeCommit, Crash::AfterCommit] {
+        let repo = TestRepo::new();
+        repo.run(&["implement", "WP01"]).ok();
+        let worktree = repo.root.join(".worktrees").join(format!("{FEATURE}-WP01"));
+        std::fs::write(worktree.join("factory.rs"), "// work\n").unwrap();
+        git_in(&worktree, &repo.user_home, &["add", "factory.rs"]);
+        git_in(&worktree, &repo.user_home, &["commit", "--quiet", "-m", "work"]);
+        run_killed(&repo, crash, &["merge"]);
+        repo.run_within(LIMIT, &[], &["merge", "--json"]).ok();
+        assert_eq!(repo.lane("WP01"), "for_review", "{crash:?}");
+        assert_committed(&repo);
+        repo.run(&["merge"]).ok();
+        let expected = [change("WP01", "planned", "doing"), change("WP01", "doing", "for_review")];
+        assert_eq!(status_changes(&repo), expected, "{crash:?}");
+    }
+}
+
+/// Issue 11: a file the killed command had under way and someone changed since is not overwritten:
+/// the earlier change is dropped with a warning naming the file, and move-task itself still
+/// finishes the lane change written on disk, announcing it once.
+#[test]
+fn a_file_changed_since_the_killed_command_is_not_overwritten() {
+    let repo = TestRepo::new();
+    run_killed(&repo, Crash::BeforeCommit, &["agent", "tasks", "move-task", "WP02", "--to", "doing"]);
+    let wp02 = repo.wp_path("WP02");
+    let edited = std::fs::read_to_string(&wp02).unwrap() + "\nA line of the user's.\n";
+    std::fs::write(&wp02, &edited).unwrap();
+    let run = repo.run_within(LIMIT, &[], &["agent", "tasks", "add-history", "WP01", "--note", "x"]).ok();
+    assert!(
+        run.warnings().iter().any(|w| w.contains(&relative(&repo, &wp02)) && w.contains("changed since")),
+        "a warning names the file: {run:#?}"
+    );
+    assert_eq!(std::fs::read_to_string(&wp02).unwrap(), edited, "the user's change was overwritten");
+    assert_eq!(status_changes(&repo), []);
+    let report = repo.run(&["agent", "tasks", "move-task", "WP02", "--to", "doing", "--json"]).ok().json();
+    assert_eq!(report["completed_earlier_run"], true, "{report:#}");
+    assert_eq!(status_changes(&repo), [change("WP02", "planned", "doing")]);
+    let committed = repo.git(&["show", &format!("HEAD:{}", relative(&repo, &wp02))]);
+    assert!(committed.contains("A line of the user's."), "the file as it is was committed");
+}
+
+/// Issue 11: a command killed before its first edit did nothing to finish: the next command
+/// forgets it, and a rerun does the whole change, announced once.
+#[test]
+fn a_command_killed_before_its_first_edit_is_simply_run_again() {
+    let repo = TestRepo::new();
+    // Killed at its first git step after the outbox: `git worktree add` goes through the wrapper too.
+    let path = crashing_git(&repo);
+    let run = repo.run_within(LIMIT, &[("PATH", &path), ("CRASH", "BeforeWorktree")], &["implement", "WP01"]);
+    assert_eq!(run.code, None, "killed: {run:#?}");
+    assert_eq!(repo.lane("WP01"), "planned");
+    let run = repo.run_within(LIMIT, &[], &["agent", "tasks", "add-history", "WP01", "--note", "x"]).ok();
+    assert!(!run.stderr.contains("finished an earlier"), "nothing to finish: {run:#?}");
+    repo.run(&["implement", "WP01"]).ok();
+    assert_eq!(repo.lane("WP01"), "doing");
+    assert_committed(&repo);
+    assert_eq!(status_changes(&repo), [change("WP01", "planned", "doing")]);
 }

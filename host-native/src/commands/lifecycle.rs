@@ -4,9 +4,9 @@
 //! carries it out and emits; the report says what the plan did.
 
 use crate::app::{App, FailureContext, Report};
-use crate::commands::carry_out::{Announced, announce, apply};
-use crate::commands::facts;
+use crate::commands::carry_out::{Announced, apply};
 use crate::commands::tasks::parse_wp;
+use crate::commands::{facts, outbox};
 use crate::git;
 use crate::repo_files::RepoFiles;
 use anyhow::Result;
@@ -21,10 +21,12 @@ pub fn finalize_tasks(app: &App) -> Result<Report> {
     project.require_branch("finalize-tasks")?;
     project.require_no_merge_in_progress("finalize-tasks")?;
     let files = RepoFiles::open(&project.root)?;
+    outbox::finish_earlier(app, &project, &files)?;
     let slug = crate::feature::resolve_slug(&files, &app.cwd, app.feature.as_deref())?;
     let texts = crate::feature::read_texts(&files, &slug)?;
     let plan = finalize::plan(&texts)?;
-    let written = apply(&files, &plan.changes)?;
+    let applied = apply(&project, &files, "finalize-tasks", &plan.changes)?;
+    let written = applied.written.clone();
     let finalization = &plan.finalization;
     for warning in &finalization.warnings {
         crate::errln!("warning: {warning}");
@@ -32,11 +34,10 @@ pub fn finalize_tasks(app: &App) -> Result<Report> {
     for note in &finalization.notes {
         crate::errln!("note: {note}");
     }
-    let mut emitter = app.emitter(&project);
     if let Some(why) = &plan.no_feature_created {
         crate::errln!("warning: {why}");
     }
-    let announced = announce(&mut emitter, &plan.changes.events);
+    let announced = applied.announce(app, &project);
     let wps: Vec<_> = finalization
         .work_packages
         .iter()
@@ -64,12 +65,12 @@ pub fn implement(app: &App, wp: &str, failure: &mut FailureContext) -> Result<Re
     let current = project.require_branch("implement")?;
     project.require_no_merge_in_progress("implement")?;
     let files = RepoFiles::open(&project.root)?;
+    outbox::finish_earlier(app, &project, &files)?;
     let feature = app.load_feature(&files)?;
     let head_text = feature.wp_file(&wp).ok().and_then(|(path, _)| facts::committed_text(&project, &path));
     let repository = facts::repository(&project, current)?;
     let plan = start::plan(&feature, &wp, &repository, head_text.as_deref(), &facts::occasion())?;
-    apply(&files, &plan.changes)?;
-    let announced = announce(&mut app.emitter(&project), &plan.changes.events);
+    let announced = apply(&project, &files, "implement", &plan.changes)?.announce(app, &project);
     for note in &plan.notes {
         crate::errln!("note: {note}");
     }
@@ -93,6 +94,7 @@ pub fn merge(app: &App, failure_context: &mut FailureContext) -> Result<Report> 
     let current = project.require_branch("merge")?;
     project.require_no_merge_in_progress("merge")?;
     let files = RepoFiles::open(&project.root)?;
+    outbox::finish_earlier(app, &project, &files)?;
     let feature = app.load_feature(&files)?;
     let mut repository = facts::repository(&project, current.clone())?;
     repository.merged_into_target = facts::merged_into(&project, &feature.target_branch(&repository));
@@ -125,8 +127,7 @@ pub fn merge(app: &App, failure_context: &mut FailureContext) -> Result<Report> 
     after.merged_into_target = facts::merged_into(&project, target);
     let moves = merging::moves(&feature, target, &after, &facts::occasion())?;
     // Work packages merged before a failure did move: record and announce them all the same.
-    apply(&files, &moves.changes)?;
-    let announced: Announced = announce(&mut app.emitter(&project), &moves.changes.events);
+    let announced: Announced = apply(&project, &files, "merge", &moves.changes)?.announce(app, &project);
     if let Some(error) = failure {
         // The failure is the command's answer; the emitter printed its own warnings already.
         let _report = announced;
@@ -156,6 +157,7 @@ pub fn accept(app: &App) -> Result<Report> {
     project.require_branch("accept")?;
     project.require_no_merge_in_progress("accept")?;
     let files = RepoFiles::open(&project.root)?;
+    outbox::finish_earlier(app, &project, &files)?;
     let feature = app.load_feature(&files)?;
     let plan = accept::plan(&feature, &facts::occasion())?;
     if plan.accepted.is_empty() {
@@ -164,8 +166,7 @@ pub fn accept(app: &App) -> Result<Report> {
             json: json!({"ok": true, "feature": feature.slug, "accepted": [], "feature_complete": plan.feature_complete, "emitted": {"queued": [], "warnings": []}}),
         });
     }
-    apply(&files, &plan.changes)?;
-    let announced = announce(&mut app.emitter(&project), &plan.changes.events);
+    let announced = apply(&project, &files, "accept", &plan.changes)?.announce(app, &project);
     let names: Vec<String> = plan.accepted.iter().map(WpId::to_string).collect();
     let complete = plan.feature_complete;
     Ok(Report {

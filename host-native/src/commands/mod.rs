@@ -8,5 +8,6 @@ pub mod facts;
 pub mod init;
 pub mod lifecycle;
 pub mod orchestrate;
+pub mod outbox;
 pub mod sync;
 pub mod tasks;

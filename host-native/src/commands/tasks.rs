@@ -4,8 +4,8 @@
 //! carries it out and emits.
 
 use crate::app::{App, FailureContext, Report, invalid};
-use crate::commands::carry_out::{announce, apply};
-use crate::commands::facts;
+use crate::commands::carry_out::apply;
+use crate::commands::{facts, outbox};
 use crate::repo_files::RepoFiles;
 use anyhow::Result;
 use serde_json::json;
@@ -35,7 +35,18 @@ pub fn move_task(app: &App, args: MoveTask, failure: &mut FailureContext) -> Res
     project.require_branch("move-task")?;
     project.require_no_merge_in_progress("move-task")?;
     let files = RepoFiles::open(&project.root)?;
+    let earlier = outbox::finish_earlier(app, &project, &files)?;
     let feature = app.load_feature(&files)?;
+    // The move asked for was the one an earlier run, killed before it was done, had under way.
+    if let Some((previous, moved_to)) = earlier.as_ref().and_then(|finished| finished.status_change_of(&wp))
+        && moved_to == to
+    {
+        let emitted = earlier.map(|finished| finished.announced.to_json());
+        return Ok(Report {
+            human: format!("{wp}: {previous} -> {to} (completing an earlier run that did not finish)"),
+            json: json!({"ok": true, "feature": feature.slug, "wp_id": wp, "previous_lane": previous, "lane": to, "completed_earlier_run": true, "emitted": emitted}),
+        });
+    }
     let head_text = feature.wp_file(&wp).ok().and_then(|(path, _)| facts::committed_text(&project, &path));
     let request = MoveRequest {
         wp: wp.clone(),
@@ -45,8 +56,7 @@ pub fn move_task(app: &App, args: MoveTask, failure: &mut FailureContext) -> Res
         force: args.force,
     };
     let plan = moving::plan(&feature, &request, head_text.as_deref(), &facts::occasion())?;
-    apply(&files, &plan.changes)?;
-    let emitted = announce(&mut app.emitter(&project), &plan.changes.events).to_json();
+    let emitted = apply(&project, &files, "move-task", &plan.changes)?.announce(app, &project).to_json();
     let previous = plan.previous;
     Ok(if plan.completes_earlier_run {
         Report {
@@ -72,14 +82,14 @@ pub fn mark_status(
     let project = app.project()?;
     let _lock = project.lock()?;
     let files = RepoFiles::open(&project.root)?;
+    outbox::finish_earlier(app, &project, &files)?;
     let feature = app.load_feature(&files)?;
     let ids: Vec<&str> = subtasks.iter().map(String::as_str).collect();
     let plan = marking::plan(&feature, &ids, done, agent)?;
     if let [first, ..] = plan.subtasks.as_slice() {
         failure.wp = Some(first.wp.clone());
     }
-    apply(&files, &plan.changes)?;
-    let emitted = announce(&mut app.emitter(&project), &plan.changes.events).to_json();
+    let emitted = apply(&project, &files, "mark-status", &plan.changes)?.announce(app, &project).to_json();
     let unchanged = plan.subtasks.len() - plan.changed;
     Ok(Report {
         human: format!(
@@ -106,10 +116,10 @@ pub fn add_history(
     let project = app.project()?;
     let _lock = project.lock()?;
     let files = RepoFiles::open(&project.root)?;
+    outbox::finish_earlier(app, &project, &files)?;
     let feature = app.load_feature(&files)?;
     let changes = history::plan(&feature, &wp, note, agent, &facts::occasion())?;
-    apply(&files, &changes)?;
-    let emitted = announce(&mut app.emitter(&project), &changes.events).to_json();
+    let emitted = apply(&project, &files, "add-history", &changes)?.announce(app, &project).to_json();
     Ok(Report {
         human: format!("{wp}: note added to the activity log"),
         json: json!({"ok": true, "feature": feature.slug, "wp_id": wp, "note": note, "emitted": emitted}),
