@@ -4,7 +4,8 @@ use clap::Parser;
 use clap::error::ErrorKind;
 use spec_kitty::app::{App, FailureContext, Report};
 use spec_kitty::cli::{
-    AgentCommand, AgentConfigCommand, AuthCommand, Cli, Command, Common, FeatureCommand, SubtaskStatus, SyncCommand, TasksCommand,
+    AgentCommand, AgentConfigCommand, AuthCommand, Cli, Command, Common, FeatureCommand, SubtaskStatus, SyncCommand,
+    TasksCommand,
 };
 use spec_kitty::commands;
 use std::process::ExitCode;
