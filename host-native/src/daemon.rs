@@ -21,6 +21,7 @@ mod process;
 pub use claim::{log_file, nudge, reported_state, running_pid};
 pub use control::{start, stop};
 
+use crate::hub_client::TokenError;
 use crate::hub_session::{HubSession, SystemClock};
 use crate::live::{Incoming, LiveConnection};
 use crate::queue::OfflineQueue;
@@ -418,9 +419,19 @@ impl Daemon {
         }
     }
 
+    /// The ws-token, then the WebSocket. A 401 for an access token this machine's clock still counts good
+    /// (the hub's clock runs ahead, the hub revoked it) refreshes once, as every 401 does (contract §3).
     fn open(&mut self) -> Result<LiveConnection> {
         let access = self.session.access().map_err(anyhow::Error::msg)?;
-        let token = self.session.client.ws_token(&access).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let token = match self.session.client.ws_token(&access) {
+            Ok(token) => token,
+            Err(TokenError::Refused) => {
+                self.session.refresh().map_err(anyhow::Error::msg)?;
+                let access = self.session.credentials.tokens.access.clone();
+                self.session.client.ws_token(&access).map_err(|e| anyhow::anyhow!("{e}"))?
+            }
+            Err(error) => bail!("{error}"),
+        };
         LiveConnection::connect(&self.session.credentials.server.url, &token, POLL)
     }
 

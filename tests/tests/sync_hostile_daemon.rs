@@ -41,6 +41,8 @@ enum Behaviour {
     FloodWebSocket,
     /// Takes the connection and never sends a byte.
     BlackHole,
+    /// HTTP and the WebSocket both go to the real hub (the WebSocket as a byte tunnel).
+    Forward,
 }
 
 struct FakeShared {
@@ -53,6 +55,9 @@ struct FakeShared {
     event_frames: Mutex<Vec<Value>>,
     /// Tokens seen in the real hub's answers (for the secrets check).
     tokens: Mutex<BTreeSet<String>>,
+    /// `ws-token` requests with this bearer token are answered 401, as a hub whose clock runs ahead of
+    /// the client's would answer an access token the client still holds for good.
+    refused_access: Mutex<Option<String>>,
     stopping: AtomicBool,
     streams: Mutex<Vec<TcpStream>>,
 }
@@ -75,6 +80,7 @@ impl FakeHub {
             websockets: AtomicUsize::new(0),
             event_frames: Mutex::new(Vec::new()),
             tokens: Mutex::new(BTreeSet::new()),
+            refused_access: Mutex::new(None),
             stopping: AtomicBool::new(false),
             streams: Mutex::new(Vec::new()),
         });
@@ -125,6 +131,11 @@ impl FakeHub {
 
     fn tokens(&self) -> BTreeSet<String> {
         self.shared.tokens.lock().unwrap().clone()
+    }
+
+    /// From now on, `ws-token` requests carrying `access` are answered 401.
+    fn refuse_for_ws_token(&self, access: &str) {
+        *self.shared.refused_access.lock().unwrap() = Some(access.to_string());
     }
 }
 
@@ -178,7 +189,30 @@ fn serve(shared: &FakeShared, mut client: TcpStream) -> std::io::Result<()> {
         })
         .flatten();
     let Some(head) = head else { return Ok(()) };
-    if head.contains("upgrade: websocket") { websocket(shared, client) } else { forward(shared, client) }
+    if !head.contains("upgrade: websocket") {
+        return forward(shared, client);
+    }
+    if *shared.behaviour.lock().unwrap() == Behaviour::Forward {
+        return tunnel(shared, client);
+    }
+    websocket(shared, client)
+}
+
+/// The WebSocket to the real hub, byte for byte, both ways.
+fn tunnel(shared: &FakeShared, mut client: TcpStream) -> std::io::Result<()> {
+    let mut server = TcpStream::connect_timeout(&shared.upstream, Duration::from_secs(5))?;
+    shared.streams.lock().unwrap().push(server.try_clone()?);
+    shared.websockets.fetch_add(1, Ordering::SeqCst);
+    client.set_read_timeout(None)?;
+    let (mut client_reader, mut server_writer) = (client.try_clone()?, server.try_clone()?);
+    let up = std::thread::spawn(move || {
+        let _ = std::io::copy(&mut client_reader, &mut server_writer);
+        let _ = server_writer.shutdown(Shutdown::Both);
+    });
+    let _ = std::io::copy(&mut server, &mut client);
+    let _ = client.shutdown(Shutdown::Both);
+    let _ = up.join();
+    Ok(())
 }
 
 /// One HTTP request to the real hub and its answer back, then the connection closes.
@@ -196,6 +230,20 @@ fn forward(shared: &FakeShared, mut client: TcpStream) -> std::io::Result<()> {
         request.extend_from_slice(&chunk[..n]);
     };
     let head = String::from_utf8_lossy(&request[..head_end]).into_owned();
+    let refused = shared.refused_access.lock().unwrap().clone();
+    if let Some(refused) = refused
+        && head.starts_with("POST /api/v1/ws-token/")
+        && head.contains(&format!("Bearer {refused}"))
+    {
+        let body = r#"{"error":"Token expired or invalid"}"#;
+        let answer = format!(
+            "HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        client.write_all(answer.as_bytes())?;
+        let _ = client.shutdown(Shutdown::Both);
+        return Ok(());
+    }
     let length: usize = head
         .split("\r\n")
         .find_map(|line| {
@@ -501,4 +549,30 @@ fn a_connection_state_that_could_not_be_written_is_written_at_the_next_nudge() {
     );
     stop_daemon(&env, pid);
     env.check_secrets();
+}
+
+/// The hub answers 401 to ws-token for the access token the client holds, which the client's clock still
+/// counts good (the hub's clock runs ahead): the daemon refreshes once, as on any 401, and connects,
+/// instead of failing every attempt until batch mode.
+#[test]
+fn a_401_on_the_ws_token_refreshes_once_and_connects() {
+    let env = SyncEnv::new(&[], false);
+    let fake = FakeHub::start(env.hub.endpoint.addr, Behaviour::Forward);
+    login_to(&env, &fake.url(), false).ok();
+    let (access, _) = env.credentials_tokens().expect("logged in");
+    fake.refuse_for_ws_token(&access);
+    env.run(&["sync", "start"]).ok();
+    let pid = env.daemons.adopt();
+    assert!(
+        wait_until(Duration::from_secs(30), || fake.websockets() >= 1),
+        "the daemon never opened the WebSocket:\n{}",
+        daemon_log(&env)
+    );
+    env.run(&["agent", "tasks", "add-history", "WP01", "--note", "after a refresh"]).ok();
+    let ids = env.queued_ids();
+    assert!(wait_until(Duration::from_secs(20), || env.queued_ids().is_empty()), "{}", daemon_log(&env));
+    env.assert_hub_holds_exactly(&ids);
+    assert_ne!(env.credentials_tokens().map(|(access, _)| access), Some(access), "the access token was refreshed");
+    stop_daemon(&env, pid);
+    check_secrets(&env, &fake);
 }
