@@ -2,6 +2,7 @@
 //! signal it (Linux: from `/proc`; elsewhere the pid file is trusted).
 
 /// Whether process `pid` has `path` open (Linux: its `/proc/<pid>/fd` links, compared by device and inode).
+/// Where the links may not be read (a hardened `/proc`), its command line must at least be a sync daemon's.
 /// Elsewhere the pid file is trusted.
 pub(super) fn has_open(pid: u32, path: &std::path::Path) -> bool {
     if !cfg!(target_os = "linux") {
@@ -9,11 +10,22 @@ pub(super) fn has_open(pid: u32, path: &std::path::Path) -> bool {
     }
     use std::os::unix::fs::MetadataExt;
     let Ok(wanted) = std::fs::metadata(path) else { return false };
-    let Ok(descriptors) = std::fs::read_dir(format!("/proc/{pid}/fd")) else { return false };
-    descriptors
-        .flatten()
-        .filter_map(|fd| std::fs::metadata(fd.path()).ok())
-        .any(|open| open.dev() == wanted.dev() && open.ino() == wanted.ino())
+    match std::fs::read_dir(format!("/proc/{pid}/fd")) {
+        Ok(descriptors) => descriptors
+            .flatten()
+            .filter_map(|fd| std::fs::metadata(fd.path()).ok())
+            .any(|open| open.dev() == wanted.dev() && open.ino() == wanted.ino()),
+        Err(error) if error.kind() == std::io::ErrorKind::PermissionDenied => {
+            std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|cmdline| is_daemon_command_line(&cmdline))
+        }
+        Err(_) => false,
+    }
+}
+
+/// Whether a `/proc/<pid>/cmdline` (arguments separated by NUL) runs `sync daemon`.
+fn is_daemon_command_line(cmdline: &[u8]) -> bool {
+    let arguments: Vec<&[u8]> = cmdline.split(|b| *b == 0).skip(1).collect();
+    arguments.windows(2).any(|pair| pair[0] == b"sync" && pair[1] == b"daemon")
 }
 
 /// Whether process `pid` is on its way out: SIGKILL pending, or exiting already. Such a process still holds
@@ -49,7 +61,16 @@ fn dying_by_proc(stat: &str, status: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::dying_by_proc;
+    use super::{dying_by_proc, is_daemon_command_line};
+
+    #[test]
+    fn only_sync_daemon_is_a_daemon_command_line() {
+        assert!(is_daemon_command_line(b"/usr/bin/spec-kitty\0sync\0daemon\0"));
+        assert!(!is_daemon_command_line(b"/usr/bin/spec-kitty\0sync\0now\0"));
+        assert!(!is_daemon_command_line(b"sleep\0forever\0"));
+        assert!(!is_daemon_command_line(b"/opt/sync\0daemon-like\0"));
+        assert!(!is_daemon_command_line(b""));
+    }
 
     const RUNNING: &str = "4242 (spec-kitty) S 1 4242 4242 0 -1 4194560 300 0 0 0 1 0 0 0 20 0 2 0 77 0";
     const STATUS: &str = "Name:\tspec-kitty\nSigPnd:\t0000000000000000\nShdPnd:\t0000000000000000\n";
