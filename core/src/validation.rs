@@ -92,4 +92,49 @@ mod tests {
         let issues = validate_event(&bad);
         assert!(issues.iter().any(|i| i.field == "/payload" && i.message.contains("agent_id")), "{issues:?}");
     }
+
+    fn issues(pairs: &[(&str, &str)]) -> Vec<ValidationIssue> {
+        pairs
+            .iter()
+            .map(|(field, message)| ValidationIssue { field: field.to_string(), message: message.to_string() })
+            .collect()
+    }
+
+    #[test]
+    fn texts_and_order_are_jsonschemas() {
+        let mut bad = event();
+        bad["event_type"] = json!("WPAssigned");
+        bad["payload"] = json!({"retry_count": -1, "phase": 1, "agent_id": "", "wp_id": "WP001"});
+        assert_eq!(
+            validate_event(&bad),
+            issues(&[
+                ("/payload/retry_count", "-1 is less than the minimum of 0"),
+                ("/payload/phase", r#"1 is not of type "string""#),
+                ("/payload/phase", r#"1 is not one of "implementation" or "review""#),
+                ("/payload/agent_id", r#""" is shorter than 1 character"#),
+                ("/payload/wp_id", r#""WP001" does not match "^WP\d{2}$""#),
+            ])
+        );
+    }
+
+    #[test]
+    fn missing_fields_come_first_and_a_payload_fails_for_the_envelope_and_its_type() {
+        let mut bad = event();
+        let envelope = bad.as_object_mut().expect("an object");
+        envelope.shift_remove("event_id");
+        envelope.shift_remove("timestamp");
+        envelope.insert("causation_id".into(), json!(5));
+        envelope.insert("payload".into(), json!(3));
+        assert_eq!(
+            validate_event(&bad),
+            issues(&[
+                ("", r#""event_id" is a required property"#),
+                ("", r#""timestamp" is a required property"#),
+                ("/payload", r#"3 is not of type "object""#),
+                ("/causation_id", r#"5 is not of types "null", "string""#),
+                ("/payload", r#"3 is not of type "object""#),
+            ])
+        );
+        assert!(!is_valid_event(&bad));
+    }
 }
