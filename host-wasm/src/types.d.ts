@@ -700,6 +700,8 @@ export type OrchestrationInput =
   | { input: "agent_start_failed"; wp: WpId; phase: AssignmentPhase; attempt: number; error: string }
   /** `exit_code` null when a signal ended it; `last_line` its output's last non-empty line. */
   | { input: "agent_exited"; wp: WpId; phase: AssignmentPhase; attempt: number; exit_code: number | null; last_line: string | null }
+  /** As `agent_exited`, with the worktree as the agent left it: an exit 0 whose work is not committed on the WP's branch fails. */
+  | { input: "agent_exited_in_worktree"; wp: WpId; phase: AssignmentPhase; attempt: number; exit_code: number | null; last_line: string | null; worktree: { present: boolean; branch: string | null; uncommitted?: string[] } }
   | { input: "emitted"; event_ids: string[] }
   | { input: "interrupt" }
   | { input: "tick" };

@@ -35,6 +35,9 @@ pub const DEFAULT_TIMEOUT_SECONDS: u64 = 600;
 pub const DEFAULT_MAX_RETRIES: u32 = 3;
 pub const DEFAULT_GLOBAL_CONCURRENCY: u32 = 5;
 pub const DEFAULT_GLOBAL_TIMEOUT_SECONDS: u64 = 3600;
+/// More agents than anyone runs; the scheduler looks agents up by scanning the list, which stays
+/// quick at this size (a file of tens of thousands of entries would make every choice slow).
+pub const MAX_AGENTS: usize = 256;
 
 /// What to do when a try fails.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -126,9 +129,13 @@ impl AgentsConfig {
             })?;
         let located = |(field, message): Problem| error(&field, message);
         let agents = raw.agents.map(|agents| agents.0).unwrap_or_default();
+        if agents.len() > MAX_AGENTS {
+            return Err(error("agents", format!("{} agents: at most {MAX_AGENTS}", agents.len())));
+        }
         let mut entries: Vec<AgentEntry> = Vec::with_capacity(agents.len());
+        let mut seen = std::collections::BTreeSet::new();
         for (id, value) in agents {
-            if entries.iter().any(|entry| entry.id == id) {
+            if !seen.insert(id.clone()) {
                 return Err(error(&format!("agents.{id}"), "listed twice".to_string()));
             }
             entries.push(agent_entry(id, value).map_err(located)?);

@@ -28,6 +28,7 @@ use super::roster::{AgentChoice, Roster};
 use super::state::{
     Announcement, OrchestrationState, PhaseCounts, RunEvent, RunStatus, STATE_VERSION, WpRun, WpStatus,
 };
+use super::worktree::WorktreeFacts;
 use crate::events::Moment;
 use crate::ids::{UlidGenerator, WpId};
 use crate::workflow::{DependencyGraph, GraphError, Lane};
@@ -102,6 +103,17 @@ pub enum Input {
         attempt: u32,
         exit_code: Option<i32>,
         last_line: Option<String>,
+    },
+    /// As [`Input::AgentExited`], from a host that also looked at the WP's worktree when the agent
+    /// ended: a try that exits 0 but leaves the worktree on another branch, or an implementation that
+    /// leaves tracked changes uncommitted, fails (see [`WorktreeFacts::problem`]).
+    AgentExitedInWorktree {
+        wp: WpId,
+        phase: Phase,
+        attempt: u32,
+        exit_code: Option<i32>,
+        last_line: Option<String>,
+        worktree: WorktreeFacts,
     },
     /// These announcements are in the queue.
     Emitted {
@@ -281,6 +293,18 @@ impl Orchestration {
                 return Ok(self.actions(outcome));
             }
             Input::Abort => {
+                match self.state.status {
+                    // Over: an abort would rewrite a completed run as abandoned.
+                    RunStatus::Completed => {
+                        return Err(OrchestrateError::WrongStatus { status: "completed", what: "--abort" });
+                    }
+                    // Aborted already: kept as it is (when it was aborted included).
+                    RunStatus::Aborted => {
+                        outcome.effects.push(Action::Finish { status: RunStatus::Aborted });
+                        return Ok(self.actions(outcome));
+                    }
+                    _ => {}
+                }
                 outcome.announced.extend(self.state.outbox.iter().cloned());
                 self.state.status = RunStatus::Aborted;
                 self.state.finished_at_ms = Some(now.unix_ms);
@@ -296,7 +320,12 @@ impl Orchestration {
                 self.agent_start_failed(now, &wp, phase, attempt, error, &mut outcome)?
             }
             Input::AgentExited { wp, phase, attempt, exit_code, last_line } => {
-                self.agent_exited(now, &wp, phase, attempt, exit_code, last_line, &mut outcome)?
+                let ended = tries::Ended { exit_code, last_line, worktree: None };
+                self.agent_exited(now, &wp, phase, attempt, ended, &mut outcome)?
+            }
+            Input::AgentExitedInWorktree { wp, phase, attempt, exit_code, last_line, worktree } => {
+                let ended = tries::Ended { exit_code, last_line, worktree: Some(worktree) };
+                self.agent_exited(now, &wp, phase, attempt, ended, &mut outcome)?
             }
             Input::Emitted { event_ids } => {
                 self.state.outbox.retain(|announcement| !event_ids.contains(&announcement.event_id));

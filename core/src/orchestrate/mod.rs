@@ -8,7 +8,8 @@
 //!   exited, interrupt, tick) in, actions (save state, move lane, start or stop agent, emit, finish) out;
 //! - [`state`]: the run as `.kittify/orchestration-state.json` holds it;
 //! - [`verdict`], [`prompt`], [`command`]: reading an agent's last line, writing its prompt, its command
-//!   line with placeholders; [`waves`]: the plan `--dry-run` prints; [`starter`]: `agent config init`.
+//!   line with placeholders; [`waves`]: the plan `--dry-run` prints; [`starter`]: `agent config init`;
+//!   [`worktree`]: whether a try's work ended up committed on the WP's branch.
 //!
 //! Events: WPAssigned when an agent's process started (retry_count = earlier tries of that WP and phase),
 //! DependencyResolved for each dependent when a WP this run finished reaches done (one per dependency
@@ -26,6 +27,7 @@ pub mod starter;
 pub mod state;
 pub mod verdict;
 pub mod waves;
+pub mod worktree;
 
 pub use agents::{KNOWN_AGENTS, KnownAgent, Phase, agent_identity};
 pub use command::{CommandError, CommandTemplate, CommandValues};
@@ -35,3 +37,4 @@ pub use prompt::{Feedback, PromptRequest};
 pub use roster::{AgentChoice, Roster, RosterError};
 pub use state::{Announcement, OrchestrationState, RunEvent, RunStatus, STATE_FILE, WpStatus};
 pub use verdict::Verdict;
+pub use worktree::WorktreeFacts;

@@ -1,21 +1,29 @@
 //! One agent try as a process: started in the WP's worktree in a process group of its own, the prompt
-//! on stdin, stdout and stderr into its log file; stopped with SIGTERM to the group, then SIGKILL after
-//! a grace period. On Linux an agent also dies with the run (PR_SET_PDEATHSIG), so kill -9 of
-//! `orchestrate` leaves no agent working behind a resumed run's back; a resume also stops what is left
-//! of a crashed run's process groups.
+//! on stdin, its stdout copied into its log file by a thread that keeps the output's end (the verdict
+//! is the last line of what the agent printed on stdout: a warning on stderr at exit does not hide it),
+//! its stderr straight into the log; stopped with SIGTERM to the group, then SIGKILL after a grace
+//! period. What an agent leaves running in its group when it ends gets SIGTERM then, and SIGKILL after
+//! the grace ([`LeftBehind`]). On Linux an agent also dies with the run (PR_SET_PDEATHSIG), so kill -9
+//! of `orchestrate` leaves no agent working behind a resumed run's back; a resume also stops what is
+//! left of a crashed run's process groups.
 
 use anyhow::{Context, Result};
 use spec_kitty_core::orchestrate::verdict::last_line;
-use std::io::{Read, Seek, SeekFrom, Write};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::io::{Read, Write};
+use std::path::Path;
+use std::process::{Child, ChildStdout, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// How long an agent has between SIGTERM and SIGKILL.
 pub const STOP_GRACE: Duration = Duration::from_secs(5);
 
-/// How much of the end of a log is read for the last line.
-const TAIL_BYTES: u64 = 64 * 1024;
+/// How long after an agent ended its output may still come through (from what it left running with its
+/// stdout open) before its last line is taken as it is.
+const OUTPUT_GRACE: Duration = Duration::from_secs(2);
+
+/// How much of the end of an agent's stdout is kept for its last line (a JSON result line can be long).
+const TAIL_BYTES: usize = 1024 * 1024;
 
 pub struct AgentLaunch<'a> {
     pub program: &'a Path,
@@ -24,16 +32,16 @@ pub struct AgentLaunch<'a> {
     pub prompt_file: &'a Path,
     pub log_file: &'a Path,
     pub env: &'a [(&'static str, String)],
-    /// Written at the top of the log, before the agent's output.
+    /// Written at the top of the try's part of the log, before the agent's output.
     pub header: &'a str,
 }
 
 pub struct AgentProcess {
     child: Child,
     pub pid: u32,
-    log_file: PathBuf,
-    /// Where the agent's own output starts in the log (after the header).
-    output_from: u64,
+    output: Arc<Mutex<OutputTail>>,
+    /// The exit code (`None`: a signal) and when the exit was seen.
+    exited: Option<(Option<i32>, Instant)>,
     stop_sent_at: Option<Instant>,
     killed: bool,
 }
@@ -42,54 +50,96 @@ pub struct AgentProcess {
 pub struct AgentExit {
     /// `None` when a signal ended it.
     pub code: Option<i32>,
+    /// The last non-empty line the agent printed on stdout.
     pub last_line: Option<String>,
+}
+
+/// The end of an agent's stdout, and whether all of it was read.
+#[derive(Default)]
+struct OutputTail {
+    bytes: Vec<u8>,
+    ended: bool,
+}
+
+impl OutputTail {
+    fn push(&mut self, chunk: &[u8]) {
+        self.bytes.extend_from_slice(chunk);
+        if self.bytes.len() > 2 * TAIL_BYTES {
+            self.bytes.drain(..self.bytes.len() - TAIL_BYTES);
+        }
+    }
+
+    fn last_line(&self) -> Option<String> {
+        last_line(&String::from_utf8_lossy(&self.bytes)).map(str::to_string)
+    }
 }
 
 impl AgentProcess {
     pub fn spawn(launch: &AgentLaunch) -> Result<AgentProcess> {
+        // Appended to: the log of a try with this name from an earlier run stays (an ErrorLogged event
+        // of that run points at it).
         let mut log = std::fs::File::options()
             .create(true)
-            .write(true)
-            .truncate(true)
+            .append(true)
             .open(launch.log_file)
             .with_context(|| format!("cannot create {}", launch.log_file.display()))?;
-        log.write_all(launch.header.as_bytes())
+        let earlier = log.metadata().map(|meta| meta.len()).unwrap_or(0);
+        let separator = if earlier > 0 { "\n\n" } else { "" };
+        log.write_all(format!("{separator}{}", launch.header).as_bytes())
             .with_context(|| format!("cannot write {}", launch.log_file.display()))?;
-        let output_from = launch.header.len() as u64;
         let prompt = std::fs::File::open(launch.prompt_file)
             .with_context(|| format!("cannot read {}", launch.prompt_file.display()))?;
+        let stdout_log = log.try_clone().with_context(|| format!("cannot write {}", launch.log_file.display()))?;
         let mut command = Command::new(launch.program);
         command
             .args(launch.args)
             .current_dir(launch.worktree)
             .stdin(Stdio::from(prompt))
-            .stdout(Stdio::from(log.try_clone()?))
+            .stdout(Stdio::piped())
             .stderr(Stdio::from(log));
         for (name, value) in launch.env {
             command.env(name, value);
         }
         own_process_group(&mut command);
-        let child = command.spawn().with_context(|| format!("cannot run {}", launch.program.display()))?;
-        Ok(AgentProcess {
-            pid: child.id(),
-            child,
-            log_file: launch.log_file.to_path_buf(),
-            output_from,
-            stop_sent_at: None,
-            killed: false,
-        })
+        let mut child = command.spawn().with_context(|| format!("cannot run {}", launch.program.display()))?;
+        let output = Arc::new(Mutex::new(OutputTail::default()));
+        match child.stdout.take() {
+            Some(stdout) => {
+                let tail = Arc::clone(&output);
+                let copier = std::thread::Builder::new()
+                    .name("agent-output".into())
+                    .spawn(move || copy_output(stdout, stdout_log, &tail));
+                if copier.is_err() {
+                    // Without the copier the agent would block on a full pipe: stop it, the try fails.
+                    signal_group(child.id(), Signal::Kill);
+                    let _ = child.wait();
+                    anyhow::bail!("cannot start the thread that reads the agent's output");
+                }
+            }
+            None => lock(&output).ended = true,
+        }
+        Ok(AgentProcess { pid: child.id(), child, output, exited: None, stop_sent_at: None, killed: false })
     }
 
-    /// The exit, when the agent has ended; what it left running in its group is stopped then.
+    /// The exit, when the agent has ended and its output is read (or has had [`OUTPUT_GRACE`] to be);
+    /// what it left running in its group is asked to stop then.
     pub fn try_exit(&mut self) -> Option<AgentExit> {
-        let status = match self.child.try_wait() {
-            Ok(Some(status)) => status,
-            Ok(None) => return None,
-            Err(_) => return Some(AgentExit { code: None, last_line: None }),
-        };
-        // What it left running in its group is asked to stop too (a git command cleans up its locks).
-        signal_group(self.pid, Signal::Term);
-        Some(AgentExit { code: status.code(), last_line: self.read_last_line() })
+        if self.exited.is_none() {
+            let code = match self.child.try_wait() {
+                Ok(Some(status)) => status.code(),
+                Ok(None) => return None,
+                Err(_) => None,
+            };
+            // What it left running in its group is asked to stop too (a git command cleans up its locks).
+            signal_group(self.pid, Signal::Term);
+            self.exited = Some((code, Instant::now()));
+        }
+        let (code, exited_at) = self.exited?;
+        let output = lock(&self.output);
+        if !output.ended && exited_at.elapsed() < OUTPUT_GRACE {
+            return None;
+        }
+        Some(AgentExit { code, last_line: output.last_line() })
     }
 
     /// Asks the agent (and its group) to stop: SIGTERM now, SIGKILL after [`STOP_GRACE`] (see [`Self::escalate`]).
@@ -109,15 +159,55 @@ impl AgentProcess {
         }
     }
 
-    fn read_last_line(&self) -> Option<String> {
-        let mut file = std::fs::File::open(&self.log_file).ok()?;
-        let length = file.metadata().ok()?.len();
-        let from = self.output_from.max(length.saturating_sub(TAIL_BYTES));
-        file.seek(SeekFrom::Start(from)).ok()?;
-        let mut bytes = Vec::new();
-        file.read_to_end(&mut bytes).ok()?;
-        last_line(&String::from_utf8_lossy(&bytes)).map(str::to_string)
+    /// What the agent left running in its group after it ended, to be killed after the grace.
+    pub fn left_behind(&self) -> Option<LeftBehind> {
+        group_alive(self.pid).then(|| LeftBehind { pgid: self.pid, since: Instant::now() })
     }
+}
+
+/// Processes an agent left in its group when it ended: they got SIGTERM then; SIGKILL follows after
+/// [`STOP_GRACE`], so nothing the agent started keeps changing its worktree during the review or after
+/// the run.
+pub struct LeftBehind {
+    pgid: u32,
+    since: Instant,
+}
+
+impl LeftBehind {
+    /// SIGKILL to the group once the grace is over (or at once with `now`); true when it is dealt with.
+    pub fn kill_when_due(&self, now: bool) -> bool {
+        if !group_alive(self.pgid) {
+            return true;
+        }
+        if now || self.since.elapsed() >= STOP_GRACE {
+            signal_group(self.pgid, Signal::Kill);
+            return true;
+        }
+        false
+    }
+}
+
+fn lock(output: &Mutex<OutputTail>) -> std::sync::MutexGuard<'_, OutputTail> {
+    output.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Copies an agent's stdout into its log, keeping the end of it, until the last writer closes it.
+fn copy_output(mut stdout: ChildStdout, mut log: std::fs::File, tail: &Mutex<OutputTail>) {
+    let mut buffer = vec![0u8; 64 * 1024];
+    loop {
+        match stdout.read(&mut buffer) {
+            Ok(0) => break,
+            Ok(read) => {
+                // A log that cannot be written (disk full) must not stop the agent: the output still
+                // counts for the verdict.
+                let _ = log.write_all(&buffer[..read]);
+                lock(tail).push(&buffer[..read]);
+            }
+            Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => break,
+        }
+    }
+    lock(tail).ended = true;
 }
 
 #[cfg(unix)]
@@ -169,6 +259,21 @@ fn signal_group(pid: u32, signal: Signal) {
     }
     #[cfg(not(unix))]
     let _ = (pid, signal);
+}
+
+/// Whether any process is left in the process group `pgid`.
+fn group_alive(pgid: u32) -> bool {
+    #[cfg(unix)]
+    {
+        let Ok(pgid) = libc::pid_t::try_from(pgid) else { return false };
+        // SAFETY: signal 0 only asks whether the group has a process this one may signal.
+        unsafe { libc::kill(-pgid, 0) == 0 }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = pgid;
+        false
+    }
 }
 
 /// Stops what a crashed run left of an agent's process group: only when a process of that group still

@@ -16,11 +16,47 @@ use anyhow::{Context, Result, anyhow};
 use spec_kitty_core::WpId;
 use spec_kitty_core::workflow::Lane;
 use spec_kitty_core::workflow::plans::layout::{branch_name, worktree_path};
+use std::time::Duration;
+
+/// How many times a lane move is tried again while another git command holds a lock of the repository.
+const LOCKED_INDEX_RETRIES: u32 = 8;
 
 /// Moves `wp` to `to` the way the commands do. A move the WP file already shows (made by a run that
 /// was killed before it saved) is not made again; `to: doing` on a WP in doing makes sure of its
-/// worktree.
+/// worktree. A move that found the repository's index or a ref locked (someone committing in the main checkout
+/// at that moment, an agent committing where it should not) is made again after a pause, a few times
+/// over about 5 s: the commands put the files back when their commit fails, so the WP does not fail
+/// for a moment's contention.
 pub fn move_lane(
+    context: &RunContext,
+    wp: &WpId,
+    to: Lane,
+    agent: Option<&str>,
+    note: &str,
+    base_candidates: &[WpId],
+) -> Result<()> {
+    let mut pause = Duration::from_millis(100);
+    let mut retries = 0;
+    loop {
+        match move_lane_once(context, wp, to, agent, note, base_candidates) {
+            Err(error) if retries < LOCKED_INDEX_RETRIES && index_was_locked(&error) => {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_secs(1));
+                retries += 1;
+            }
+            done => return done,
+        }
+    }
+}
+
+/// Whether git refused because another git process held one of its locks (the index, a ref) or moved
+/// the branch under it.
+fn index_was_locked(error: &anyhow::Error) -> bool {
+    let text = format!("{error:#}");
+    text.contains(".lock': File exists") || text.contains("cannot lock ref")
+}
+
+fn move_lane_once(
     context: &RunContext,
     wp: &WpId,
     to: Lane,

@@ -13,7 +13,7 @@ use crate::project::Project;
 use anyhow::{Context, Result};
 use serde_json::json;
 use spec_kitty_core::WpId;
-use spec_kitty_core::orchestrate::{Action, Input, Orchestration, OrchestrationState, STATE_FILE};
+use spec_kitty_core::orchestrate::{Action, Input, Orchestration, OrchestrationState, RunStatus, STATE_FILE};
 use spec_kitty_core::workflow::Lane;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -142,7 +142,17 @@ pub fn skip(args: &OrchestrateArgs, cwd: &Path, wp: &str) -> Result<ModeOutcome>
 pub fn abort(args: &OrchestrateArgs, cwd: &Path) -> Result<ModeOutcome> {
     let project = Project::discover(cwd)?;
     let files = RunFiles::new(&project);
+    if let Err(error) = files.read_state() {
+        // Unreadable (truncated or edited by hand): nothing can continue it, so aborting sets it aside.
+        return abort_unreadable(args, cwd, &files, &error);
+    }
     let state = saved_run(&files, args.feature.as_deref(), "abort")?;
+    if state.status == RunStatus::Completed {
+        return Err(invalid(format!(
+            "run {} of {} is completed: there is nothing to abort",
+            state.run_id, state.feature_slug
+        )));
+    }
     let lock = match files.try_lock()? {
         Some(lock) => lock,
         None => stop_active_run(&files, &state)?,
@@ -150,47 +160,83 @@ pub fn abort(args: &OrchestrateArgs, cwd: &Path) -> Result<ModeOutcome> {
     // The stopped run saved its state last.
     let state = saved_run(&files, None, "abort")?;
     let context = setup::open(cwd, Some(&state.feature_slug))?;
-    stop_leftovers(&context, &state);
     let run_id = state.run_id.clone();
+    let already = state.status == RunStatus::Aborted;
     let wps: Vec<WpId> = state.work_packages.keys().cloned().collect();
-    let mut machine = Orchestration::restore(state);
-    let actions = machine.handle(moment(), Input::Abort).map_err(|e| invalid(e.to_string()))?;
-    carry_out_records(&context, &mut machine, actions);
-    let mut removed = Vec::new();
-    if args.cleanup {
-        let lanes = context.lanes()?;
-        for wp in &wps {
-            let lane = lanes.get(wp).copied().unwrap_or(Lane::Planned);
-            if lane == Lane::Done {
-                continue;
-            }
-            let worktree = context.worktree(wp);
-            if worktree.is_dir() {
-                let path = worktree.display().to_string();
-                crate::git::run(context.root(), &["worktree", "remove", "--force", &path])
-                    .with_context(|| format!("removing the worktree of {wp}"))?;
-                removed.push(context.files.relative(&worktree));
-            }
-            // Without its worktree it is not in progress: planned again, its branch keeps the work.
-            if matches!(lane, Lane::Doing | Lane::ForReview) {
-                put_back_to_planned(&context, wp, "Put back to planned by orchestrate --abort --cleanup")?;
-            }
-        }
+    if !already {
+        stop_leftovers(&context, &state);
+        let mut machine = Orchestration::restore(state);
+        let actions = machine.handle(moment(), Input::Abort).map_err(|e| invalid(e.to_string()))?;
+        carry_out_records(&context, &mut machine, actions);
     }
+    let removed = if args.cleanup { clean_up(&context, &wps)? } else { Vec::new() };
     drop(lock);
-    let cleaned = if args.cleanup {
-        format!(
-            "; worktrees removed: {} (their branches stay)",
-            if removed.is_empty() { "none".to_string() } else { removed.join(", ") }
-        )
-    } else {
-        String::new()
-    };
+    let what = if already { "was aborted already" } else { "aborted" };
     Ok(ModeOutcome {
-        human: format!("run {run_id} of {} aborted{cleaned}", context.slug),
-        json: json!({"ok": true, "feature": context.slug, "run_id": run_id, "status": "aborted", "removed_worktrees": removed}),
+        human: format!("run {run_id} of {} {what}{}", context.slug, cleaned(args.cleanup, &removed)),
+        json: json!({"ok": true, "feature": context.slug, "run_id": run_id, "status": "aborted", "already_aborted": already, "removed_worktrees": removed}),
         code: 0,
     })
+}
+
+/// `--abort` of a state that cannot be read: set aside (kept for a look) so a new run can start;
+/// `--cleanup` then works on the feature's WPs that are not done.
+fn abort_unreadable(
+    args: &OrchestrateArgs,
+    cwd: &Path,
+    files: &RunFiles,
+    error: &anyhow::Error,
+) -> Result<ModeOutcome> {
+    let Some(lock) = files.try_lock()? else { return Err(active_run_error(None)) };
+    let aside = files.set_state_aside()?;
+    crate::errln!("warning: {}", format!("{error:#}").replace(['\r', '\n'], " "));
+    let aside = files.relative(&aside);
+    let (slug, removed) = if args.cleanup {
+        let context = setup::open(cwd, args.feature.as_deref())?;
+        let wps: Vec<WpId> = context.lanes()?.into_keys().collect();
+        let removed = clean_up(&context, &wps)?;
+        (Some(context.slug.clone()), removed)
+    } else {
+        (args.feature.clone(), Vec::new())
+    };
+    drop(lock);
+    Ok(ModeOutcome {
+        human: format!("the unreadable run state was set aside as {aside}{}", cleaned(args.cleanup, &removed)),
+        json: json!({"ok": true, "feature": slug, "status": "aborted", "state_set_aside": aside, "removed_worktrees": removed}),
+        code: 0,
+    })
+}
+
+/// `--cleanup`: removes the worktrees of the WPs not done and puts those in progress back to planned.
+fn clean_up(context: &RunContext, wps: &[WpId]) -> Result<Vec<String>> {
+    let lanes = context.lanes()?;
+    let mut removed = Vec::new();
+    for wp in wps {
+        let lane = lanes.get(wp).copied().unwrap_or(Lane::Planned);
+        if lane == Lane::Done {
+            continue;
+        }
+        let worktree = context.worktree(wp);
+        if worktree.is_dir() {
+            let path = worktree.display().to_string();
+            crate::git::run(context.root(), &["worktree", "remove", "--force", &path])
+                .with_context(|| format!("removing the worktree of {wp}"))?;
+            removed.push(context.files.relative(&worktree));
+        }
+        // Without its worktree it is not in progress: planned again, its branch keeps the work.
+        if matches!(lane, Lane::Doing | Lane::ForReview) {
+            put_back_to_planned(context, wp, "Put back to planned by orchestrate --abort --cleanup")?;
+        }
+    }
+    Ok(removed)
+}
+
+fn cleaned(cleanup: bool, removed: &[String]) -> String {
+    if !cleanup {
+        return String::new();
+    }
+    let list = if removed.is_empty() { "none".to_string() } else { removed.join(", ") };
+    format!("; worktrees removed: {list} (their branches stay)")
 }
 
 /// Asks the active run to stop (SIGTERM: it stops its agents and saves) and waits for its lock.

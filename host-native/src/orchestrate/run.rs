@@ -2,15 +2,16 @@
 //! agent processes, events through the emitter, the state file; and feeds back what happened
 //! (exits, signals, the time).
 
-use super::agent_process::{AgentLaunch, AgentProcess};
+use super::agent_process::{AgentLaunch, AgentProcess, LeftBehind};
 use super::lanes;
 use super::setup::RunContext;
 use super::view::View;
+use super::worktree;
 use crate::emitter::{Draft, Emitter, moment, now_ms};
 use anyhow::{Context, Result, anyhow};
 use spec_kitty_core::WpId;
 use spec_kitty_core::orchestrate::prompt::{PromptRequest, compose};
-use spec_kitty_core::orchestrate::{Action, CommandValues, Feedback, Input, Orchestration, Phase, RunStatus};
+use spec_kitty_core::orchestrate::{Action, CommandValues, Feedback, Input, Orchestration, Phase, RunEvent, RunStatus};
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -25,6 +26,8 @@ pub struct Runner<'a> {
     context: &'a RunContext,
     machine: Orchestration,
     processes: BTreeMap<TryKey, AgentProcess>,
+    /// What ended agents left running in their groups, killed after the grace.
+    left_behind: Vec<LeftBehind>,
     pending: VecDeque<Action>,
     finished: Option<RunStatus>,
     emitter: Emitter,
@@ -55,6 +58,7 @@ impl<'a> Runner<'a> {
             context,
             machine,
             processes: BTreeMap::new(),
+            left_behind: Vec::new(),
             pending: actions.into(),
             finished: None,
             emitter,
@@ -74,6 +78,9 @@ impl<'a> Runner<'a> {
             if let Some(status) = self.finished {
                 for process in self.processes.values_mut() {
                     process.escalate(true);
+                }
+                for left in self.left_behind.drain(..) {
+                    left.kill_when_due(true);
                 }
                 self.view.finish(self.machine.state(), now_ms());
                 return (status, self.machine);
@@ -107,6 +114,12 @@ impl<'a> Runner<'a> {
                 }
             }
             Action::Emit { events } => {
+                for announcement in &events {
+                    // Why a try failed, where the user watches (a lane move's failure is said already).
+                    if let RunEvent::Error { agent: Some(_), message, .. } = &announcement.event {
+                        self.view.say(message.clone());
+                    }
+                }
                 let slug = self.machine.state().feature_slug.clone();
                 let ids: Vec<String> = events.iter().map(|a| a.event_id.clone()).collect();
                 let drafts = events.iter().map(|a| (a.event_id.clone(), Draft::new(a.event.payload(&slug)))).collect();
@@ -162,9 +175,7 @@ impl<'a> Runner<'a> {
     ) -> Result<(u32, String)> {
         let context = self.context;
         let worktree = context.worktree(wp);
-        if !worktree.is_dir() {
-            return Err(anyhow!("its worktree {} is missing", worktree.display()));
-        }
+        worktree::prepare(context, wp)?;
         let worktree_text = worktree.display().to_string();
         let (title, wp_text) = context.wp_prompt(wp)?;
         let branch = context.branch(wp);
@@ -248,19 +259,24 @@ impl<'a> Runner<'a> {
         let ended: Vec<TryKey> = self.processes.keys().cloned().collect();
         for key in ended {
             let Some(exit) = self.processes.get_mut(&key).and_then(AgentProcess::try_exit) else { continue };
-            self.processes.remove(&key);
+            if let Some(left) = self.processes.remove(&key).and_then(|process| process.left_behind()) {
+                self.left_behind.push(left);
+            }
             let (wp, phase, attempt) = key;
             let how = match exit.code {
                 Some(code) => format!("exited with status {code}"),
                 None => "was stopped".to_string(),
             };
             self.view.say(format!("{wp}: {phase} try {} {how}", attempt + 1));
-            self.feed(Input::AgentExited { wp, phase, attempt, exit_code: exit.code, last_line: exit.last_line });
+            let worktree = worktree::facts(self.context, &wp);
+            let (exit_code, last_line) = (exit.code, exit.last_line);
+            self.feed(Input::AgentExitedInWorktree { wp, phase, attempt, exit_code, last_line, worktree });
             return;
         }
         for process in self.processes.values_mut() {
             process.escalate(false);
         }
+        self.left_behind.retain(|left| !left.kill_when_due(false));
         if self.machine.next_wakeup().is_some_and(|at| now_ms() >= at) {
             self.feed(Input::Tick);
             return;

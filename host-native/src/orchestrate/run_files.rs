@@ -9,6 +9,39 @@ use spec_kitty_core::orchestrate::{AGENTS_FILE, OrchestrationState, STATE_FILE};
 use std::fs::{File, TryLockError};
 use std::path::{Path, PathBuf};
 
+/// The most agents.yaml may hold: far more than any configuration needs, and a file that is not one
+/// (a link to /dev/zero, a log pasted by mistake) is refused before it is read into memory.
+pub const MAX_AGENTS_BYTES: u64 = 1024 * 1024;
+
+/// The most a saved run may hold (its tries' records grow with the run).
+const MAX_STATE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// A text file of at most `limit` bytes; `None` when it does not exist. Anything but a regular file
+/// (a FIFO would block the read, a device never ends) is refused, as is a larger file or one that is
+/// not UTF-8, each naming the file.
+pub fn read_bounded(path: &Path, limit: u64) -> Result<Option<String>> {
+    let meta = match std::fs::metadata(path) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+    };
+    if !meta.is_file() {
+        anyhow::bail!("{} is not a regular file", path.display());
+    }
+    let too_large = || anyhow::anyhow!("{} is larger than {} KiB: not what it should be", path.display(), limit / 1024);
+    if meta.len() > limit {
+        return Err(too_large());
+    }
+    let file = File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut std::io::Read::take(file, limit + 1), &mut bytes)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    if bytes.len() as u64 > limit {
+        return Err(too_large());
+    }
+    String::from_utf8(bytes).map(Some).map_err(|_| anyhow::anyhow!("{} is not UTF-8 text", path.display()))
+}
+
 pub struct RunFiles {
     pub root: PathBuf,
     git_dir: PathBuf,
@@ -50,12 +83,20 @@ impl RunFiles {
     /// The saved run, if there is one.
     pub fn read_state(&self) -> Result<Option<OrchestrationState>> {
         let path = self.state_path();
-        let text = match std::fs::read_to_string(&path) {
-            Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
-        };
-        OrchestrationState::from_json(&path.display().to_string(), &text).map(Some).map_err(anyhow::Error::msg)
+        let Some(text) = read_bounded(&path, MAX_STATE_BYTES)? else { return Ok(None) };
+        OrchestrationState::from_json(&path.display().to_string(), &text).map(Some).map_err(|message| {
+            anyhow::anyhow!("{message} (`spec-kitty orchestrate --abort` sets it aside so a new run can start)")
+        })
+    }
+
+    /// Sets an unreadable state aside (renamed, kept for a look), so a new run can start.
+    pub fn set_state_aside(&self) -> Result<PathBuf> {
+        let path = self.state_path();
+        self.exclude_from_git();
+        let aside = path.with_extension(format!("json.unreadable-{}", crate::emitter::now_ms()));
+        std::fs::rename(&path, &aside)
+            .with_context(|| format!("cannot rename {} to {}", path.display(), aside.display()))?;
+        Ok(aside)
     }
 
     /// Writes the state atomically (temp file, fsync, rename): a reader, `--status` or a resume after
@@ -96,6 +137,7 @@ impl RunFiles {
             "/.kittify/prompts/",
             "/.kittify/orchestration-state.json",
             "/.kittify/.orchestration-state.json.*.tmp",
+            "/.kittify/orchestration-state.json.unreadable-*",
         ] {
             if let Err(e) = crate::git::exclude_locally(&self.root, pattern) {
                 crate::errln!("warning: {e:#}");

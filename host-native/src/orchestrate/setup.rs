@@ -2,12 +2,12 @@
 //! the feature (its dependency graph), agents.yaml and the run's agents, and every agent's program.
 
 use super::programs;
-use super::run_files::RunFiles;
+use super::run_files::{MAX_AGENTS_BYTES, RunFiles, read_bounded};
 use crate::app::invalid;
 use crate::project::Project;
 use crate::repo_files::RepoFiles;
 use crate::{feature, git};
-use anyhow::{Context, Result};
+use anyhow::Result;
 use spec_kitty_core::WpId;
 use spec_kitty_core::orchestrate::{AgentChoice, AgentsConfig, PlannedWork, Roster};
 use spec_kitty_core::workflow::Lane;
@@ -112,14 +112,14 @@ pub fn choice_of(args: &crate::cli::OrchestrateArgs) -> AgentChoice {
 pub fn load_roster(files: &RunFiles, choice: &AgentChoice) -> Result<Roster> {
     let path = files.agents_path();
     let label = files.relative(&path);
-    let text = match std::fs::read_to_string(&path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+    let text = match read_bounded(&path, MAX_AGENTS_BYTES) {
+        Ok(Some(text)) => text,
+        Ok(None) => {
             return Err(invalid(format!(
                 "{label} is missing: `spec-kitty agent config init` writes a starter to fill in"
             )));
         }
-        Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+        Err(e) => return Err(invalid(format!("{e:#}"))),
     };
     let config = AgentsConfig::from_yaml(&label, &text).map_err(|e| invalid(e.to_string()))?;
     Roster::from_config(&config, choice).map_err(|e| invalid(format!("{label}: {e}")))

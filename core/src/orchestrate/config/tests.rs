@@ -128,3 +128,11 @@ fn single_agent_mode_names_an_enabled_agent() {
         error("single_agent_mode: {enabled: true, agent: a}\nagents:\n  a: false\n  b: true\n").contains("not enabled")
     );
 }
+
+#[test]
+fn a_file_of_thousands_of_agents_is_refused_by_their_number() {
+    let many: String = (0..=MAX_AGENTS).map(|i| format!("  a{i}: {{command: x}}\n")).collect();
+    assert_eq!(error(&format!("agents:\n{many}")), ".kittify/agents.yaml: agents: 257 agents: at most 256");
+    let most: String = (0..MAX_AGENTS).map(|i| format!("  a{i}: {{command: x}}\n")).collect();
+    assert_eq!(parse(&format!("agents:\n{most}")).expect("256 agents").agents.len(), MAX_AGENTS);
+}

@@ -517,3 +517,71 @@ fn per_agent_places_limit_who_runs() {
         assert!(running <= 1);
     }
 }
+
+/// WP01 alone, its implementation started by agent `a`.
+fn wp01_implementing() -> Orchestration {
+    let (mut machine, _) = Orchestration::start(moment(1), start(feature_028()[..1].to_vec(), TWO_AGENTS, 1)).unwrap();
+    let w = wp("WP01");
+    machine.handle(moment(2), Input::LaneMoved { wp: w.clone(), lane: Lane::Doing }).unwrap();
+    let started =
+        Input::AgentStarted { wp: w, phase: Phase::Implementation, attempt: 0, pid: Some(9), log_file: "l".into() };
+    machine.handle(moment(3), started).unwrap();
+    machine
+}
+
+fn exited_in(worktree: crate::orchestrate::WorktreeFacts) -> Input {
+    Input::AgentExitedInWorktree {
+        wp: wp("WP01"),
+        phase: Phase::Implementation,
+        attempt: 0,
+        exit_code: Some(0),
+        last_line: None,
+        worktree,
+    }
+}
+
+#[test]
+fn an_exit_0_whose_work_is_not_on_the_wp_branch_fails_the_try() {
+    let branch = "028-cli-event-emission-sync-WP01".to_string();
+    let mut machine = wp01_implementing();
+    let rogue = crate::orchestrate::WorktreeFacts { present: true, branch: Some("rogue".into()), uncommitted: vec![] };
+    let actions = machine.handle(moment(4), exited_in(rogue)).unwrap();
+    assert!(actions.iter().any(|a| matches!(a, Action::StartAgent { agent, attempt: 1, .. } if agent == "b")));
+    let run = &machine.state().work_packages[&wp("WP01")];
+    let error = run.last_error.as_deref().unwrap_or_default();
+    assert!(error.contains("exited with status 0 but left its worktree on branch `rogue`"), "{error}");
+    assert_eq!(run.lane, Lane::Doing, "never moved to for_review");
+
+    let mut machine = wp01_implementing();
+    let dirty = crate::orchestrate::WorktreeFacts {
+        present: true,
+        branch: Some(branch.clone()),
+        uncommitted: vec!["src/lib.rs".into()],
+    };
+    machine.handle(moment(4), exited_in(dirty)).unwrap();
+    let error = machine.state().work_packages[&wp("WP01")].last_error.clone().unwrap_or_default();
+    assert!(error.contains("uncommitted (src/lib.rs)"), "{error}");
+
+    let mut machine = wp01_implementing();
+    let clean = crate::orchestrate::WorktreeFacts { present: true, branch: Some(branch), uncommitted: vec![] };
+    let actions = machine.handle(moment(4), exited_in(clean)).unwrap();
+    assert!(actions.iter().any(|a| matches!(a, Action::MoveLane { to: Lane::ForReview, .. })));
+}
+
+#[test]
+fn an_abort_keeps_a_completed_run_and_a_second_abort_changes_nothing() {
+    let mut world = World::new(&feature_028(), 4, always_succeeds(), first());
+    let completed = world.run(start(feature_028(), TWO_AGENTS, 4));
+    let mut machine = Orchestration::restore(completed.state().clone());
+    let refused = machine.handle(moment(10_000), Input::Abort).expect_err("a completed run");
+    assert!(refused.to_string().contains("the run is completed"), "{refused}");
+    assert_eq!(machine.state().status, RunStatus::Completed);
+
+    let mut machine = wp01_implementing();
+    machine.handle(moment(5), Input::Abort).unwrap();
+    let aborted = machine.state().clone();
+    assert_eq!((aborted.status, aborted.finished_at_ms), (RunStatus::Aborted, Some(5)));
+    let again = machine.handle(moment(6), Input::Abort).unwrap();
+    assert_eq!(again, [Action::SaveState, Action::Finish { status: RunStatus::Aborted }]);
+    assert_eq!(machine.state().finished_at_ms, Some(5), "when it was aborted stays");
+}

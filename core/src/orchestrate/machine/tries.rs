@@ -7,7 +7,17 @@ use crate::orchestrate::agents::Phase;
 use crate::orchestrate::prompt::Feedback;
 use crate::orchestrate::state::{AgentRun, RunEvent, RunStatus, StopReason, TryOutcome, TryRecord, WpStatus, WpStep};
 use crate::orchestrate::verdict::{Verdict, read_verdict, reported_error, shorten};
+use crate::orchestrate::worktree::WorktreeFacts;
 use crate::workflow::Lane;
+use crate::workflow::plans::layout::branch_name;
+
+/// How an agent's process ended, as the host saw it.
+pub(super) struct Ended {
+    pub(super) exit_code: Option<i32>,
+    pub(super) last_line: Option<String>,
+    /// `None` from a host that does not look at the worktree ([`super::Input::AgentExited`]).
+    pub(super) worktree: Option<WorktreeFacts>,
+}
 
 pub(super) fn record(agent: &AgentRun, now_ms: u64, outcome: TryOutcome) -> TryRecord {
     TryRecord {
@@ -79,17 +89,16 @@ impl Orchestration {
         self.try_failed(now, wp, agent, reason, outcome)
     }
 
-    #[allow(clippy::too_many_arguments)]
     pub(super) fn agent_exited(
         &mut self,
         now: Moment,
         wp: &WpId,
         phase: Phase,
         attempt: u32,
-        exit_code: Option<i32>,
-        last_line: Option<String>,
+        ended: Ended,
         outcome: &mut Outcome,
     ) -> Result<(), OrchestrateError> {
+        let Ended { exit_code, last_line, worktree } = ended;
         let agent = self.current_try(wp, phase, attempt)?.clone();
         match agent.stop {
             Some(StopReason::Timeout) => {
@@ -114,6 +123,10 @@ impl Orchestration {
         }
         if let Some(error) = reported_error(last) {
             return self.try_failed(now, wp, agent, format!("reported an error: {error}"), outcome);
+        }
+        let branch = branch_name(&self.state.feature_slug, wp);
+        if let Some(problem) = worktree.and_then(|facts| facts.problem(phase, &branch)) {
+            return self.try_failed(now, wp, agent, format!("exited with status 0 but {problem}"), outcome);
         }
         let try_number = attempt + 1;
         let (from, to, record_outcome, note) = match phase {
