@@ -151,10 +151,6 @@ impl Drop for FakeHub {
     }
 }
 
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
-}
-
 fn serve(shared: &FakeShared, mut client: TcpStream) -> std::io::Result<()> {
     if *shared.behaviour.lock().unwrap() == Behaviour::BlackHole {
         shared.swallowed.fetch_add(1, Ordering::SeqCst);
