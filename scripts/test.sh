@@ -8,6 +8,11 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
 
+# A clean run gains nothing from incremental compilation, which doubles what the target folder holds.
+export CARGO_INCREMENTAL=0
+step "disk free where the build goes (a full disk fails the build, not the tests)"
+df -h . | tail -1
+
 step "toolchain: wasm32 target"
 rustup target add wasm32-unknown-unknown >/dev/null
 
