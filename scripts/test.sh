@@ -32,6 +32,9 @@ bash scripts/build-wasm.sh
 step "Rust tests (unit, property, end to end, native vs WASM parity under Node and wasmtime)"
 cargo test --workspace
 
+step "Node test tools (typescript, esbuild) from host-wasm/test-support/package-lock.json"
+npm ci --prefix host-wasm/test-support --no-audit --no-fund --loglevel=error
+
 step "Node tests of the npm package"
 node --test host-wasm/test/
 
