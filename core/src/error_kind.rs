@@ -47,6 +47,7 @@ core_errors![
     crate::orchestrate::OrchestrateError,
     crate::orchestrate::RosterError,
     crate::sync::wire::FrameError,
+    crate::sync::ZeroBatchCap,
     crate::workflow::FeatureError,
     crate::workflow::FeatureLoadError,
     crate::workflow::FeatureMetaError,

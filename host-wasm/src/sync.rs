@@ -5,16 +5,16 @@ use crate::args::{self, Arg, Error};
 use spec_kitty_core::sync::batch::{MAX_BATCH_BYTES, MAX_BATCH_EVENTS};
 use spec_kitty_core::sync::{
     AnswerContext, BackoffSchedule, BatchAnswer, BatchOutcome, BatchPlan, QueuedItem, SentEvent, parse_retry_after_ms,
-    plan_batches, react_to_answer,
+    plan_batches_checked, react_to_answer,
 };
 
 /// Cuts the queue (oldest first) into batches of at most `maxEvents` events (default 1000) and
-/// `maxBytes` bytes of body (default 1 MiB).
+/// `maxBytes` bytes of body (default 1 MiB); a cap of 0 is refused.
 pub fn plan<A: Arg>(queued: &A, max_events: &A, max_bytes: &A) -> Result<Vec<BatchPlan>, Error> {
     let queued: Vec<QueuedItem> = args::from_arg("queued", queued)?;
     let max_events = size("maxEvents", max_events)?.unwrap_or(MAX_BATCH_EVENTS);
     let max_bytes = size("maxBytes", max_bytes)?.unwrap_or(MAX_BATCH_BYTES);
-    Ok(plan_batches(&queued, max_events, max_bytes))
+    plan_batches_checked(&queued, max_events, max_bytes).map_err(Error::from_display)
 }
 
 fn size<A: Arg>(field: &str, value: &A) -> Result<Option<usize>, Error> {

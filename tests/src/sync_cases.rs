@@ -1,12 +1,12 @@
 //! Parity cases for the sync decisions: batch plans, the backoff, reading the server's answer and the
 //! reaction to it.
 
-use super::support::{Case, Rng, SAFE, to_json};
+use super::support::{Case, Rng, SAFE, result_json, to_json};
 use serde_json::{Value, json};
 use spec_kitty_core::sync::batch::{MAX_BATCH_BYTES, MAX_BATCH_EVENTS};
 use spec_kitty_core::sync::{
     AnswerContext, BackoffSchedule, BatchAnswer, EventError, EventResult, QueuedItem, SentEvent, parse_retry_after_ms,
-    plan_batches, react_to_answer,
+    plan_batches_checked, react_to_answer,
 };
 
 pub fn cases(rng: &mut Rng, out: &mut Vec<Case>) {
@@ -34,8 +34,9 @@ fn plan_case(rng: &mut Rng, out: &mut Vec<Case>) {
         .collect();
     let max_events = rng.chance(70).then(|| rng.below(60) as usize);
     let max_bytes = rng.chance(70).then(|| rng.below(30_000) as usize);
-    let plans = plan_batches(&queued, max_events.unwrap_or(MAX_BATCH_EVENTS), max_bytes.unwrap_or(MAX_BATCH_BYTES));
-    out.push(Case::new("plan", json!([queued, max_events, max_bytes]), to_json(&plans)));
+    let plans =
+        plan_batches_checked(&queued, max_events.unwrap_or(MAX_BATCH_EVENTS), max_bytes.unwrap_or(MAX_BATCH_BYTES));
+    out.push(Case::new("plan", json!([queued, max_events, max_bytes]), result_json(plans)));
 }
 
 fn backoff_case(rng: &mut Rng, out: &mut Vec<Case>) {

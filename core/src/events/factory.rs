@@ -162,7 +162,8 @@ impl EventFactory {
             project_uuid: project.map(|p| p.uuid.clone()),
             project_slug: project.map(|p| p.slug.clone()),
         };
-        let issues = validate_event(&event.to_value());
+        let mut issues = validate_event(&event.to_value());
+        issues.extend(self_dependency(&event.payload));
         if !issues.is_empty() {
             return Err(EventError::Invalid { event_type: event.event_type().as_str(), issues });
         }
@@ -170,6 +171,17 @@ impl EventFactory {
         *clock = next_clock;
         Ok(event)
     }
+}
+
+/// What the schema cannot say, checked after it: a WP that depends on itself could never start, so
+/// its WPCreated is refused, naming the entry of `dependencies` that repeats `wp_id`.
+fn self_dependency(payload: &Payload) -> Option<ValidationIssue> {
+    let Payload::WpCreated(created) = payload else { return None };
+    let index = created.dependencies.iter().position(|dependency| *dependency == created.wp_id)?;
+    Some(ValidationIssue {
+        field: format!("/payload/dependencies/{index}"),
+        message: "a WP cannot depend on itself (this is its own wp_id)".to_string(),
+    })
 }
 
 /// One builder per event type, each a typed front door to [`EventFactory::build`].

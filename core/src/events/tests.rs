@@ -251,7 +251,9 @@ pub(crate) fn arb_payload() -> impl Strategy<Value = Payload> {
             })
         }),
         (arb_wp(), arb_text(), prop::collection::vec(arb_wp(), 0..5), arb_slug()).prop_map(|(w, t, d, f)| {
-            Payload::WpCreated(WpCreated { wp_id: w, title: t, dependencies: d, feature_slug: f })
+            // A WP never depends on itself (the builder refuses it).
+            let dependencies = d.into_iter().filter(|dependency| *dependency != w).collect();
+            Payload::WpCreated(WpCreated { wp_id: w, title: t, dependencies, feature_slug: f })
         }),
         (arb_wp(), arb_text(), any::<bool>(), 0u32..10, prop::option::of(arb_slug())).prop_map(
             |(w, a, review, r, f)| Payload::WpAssigned(WpAssigned {
@@ -368,4 +370,24 @@ proptest! {
             previous = Some(id);
         }
     }
+}
+
+#[test]
+fn a_wp_created_depending_on_itself_is_refused_naming_the_entry() {
+    let mut clock = LamportClock::new(3);
+    let mut f = factory(false);
+    let created = |dependencies: &[&str]| WpCreated {
+        wp_id: wp("WP02"),
+        title: "Second".into(),
+        dependencies: dependencies.iter().map(|d| wp(d)).collect(),
+        feature_slug: "028-x".into(),
+    };
+    let err = f.wp_created(&mut clock, AT, None, created(&["WP01", "WP02"])).unwrap_err().to_string();
+    assert_eq!(
+        err,
+        "invalid WPCreated event: /payload/dependencies/1: a WP cannot depend on itself (this is its own wp_id)"
+    );
+    assert_eq!(clock.value(), 3, "a refused event does not tick the clock");
+    let event = f.wp_created(&mut clock, AT, None, created(&["WP01", "WP03"])).unwrap();
+    assert_valid_everywhere(&event);
 }

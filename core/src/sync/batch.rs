@@ -72,6 +72,37 @@ pub fn plan_batches(queued: &[QueuedItem], max_events: usize, max_bytes: usize) 
     plans
 }
 
+/// A batch cap of 0 from a caller: a batch that may hold no event (or no byte) cannot be planned, and
+/// reading it as "one event per batch" would hide the caller's mistake. Names the cap as the hosts'
+/// APIs do (`planBatches(queued, maxEvents, maxBytes)`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: a batch cap must be at least 1, got 0")]
+pub struct ZeroBatchCap {
+    pub field: &'static str,
+}
+
+/// What was asked is wrong.
+impl crate::error_kind::ErrorKind for ZeroBatchCap {
+    fn kind(&self) -> crate::events::ErrorType {
+        crate::events::ErrorType::Validation
+    }
+}
+
+/// [`plan_batches`] for caps that come from outside (a JS or ABI caller): refuses a cap of 0, naming it.
+pub fn plan_batches_checked(
+    queued: &[QueuedItem],
+    max_events: usize,
+    max_bytes: usize,
+) -> Result<Vec<BatchPlan>, ZeroBatchCap> {
+    if max_events == 0 {
+        return Err(ZeroBatchCap { field: "maxEvents" });
+    }
+    if max_bytes == 0 {
+        return Err(ZeroBatchCap { field: "maxBytes" });
+    }
+    Ok(plan_batches(queued, max_events, max_bytes))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -116,6 +147,18 @@ mod tests {
     #[test]
     fn zero_event_cap_still_progresses() {
         assert_eq!(plan_batches(&items(&[1, 1]), 0, 1000).len(), 2);
+    }
+
+    #[test]
+    fn a_cap_of_zero_from_a_caller_is_refused_naming_it() {
+        let queue = items(&[1, 1]);
+        let refused =
+            |max_events, max_bytes| plan_batches_checked(&queue, max_events, max_bytes).unwrap_err().to_string();
+        assert_eq!(refused(0, 1000), "maxEvents: a batch cap must be at least 1, got 0");
+        assert_eq!(refused(10, 0), "maxBytes: a batch cap must be at least 1, got 0");
+        assert_eq!(refused(0, 0), "maxEvents: a batch cap must be at least 1, got 0");
+        assert_eq!(plan_batches_checked(&queue, 1, 1), Ok(plan_batches(&queue, 1, 1)));
+        assert_eq!(plan_batches_checked(&[], MAX_BATCH_EVENTS, MAX_BATCH_BYTES), Ok(vec![]));
     }
 
     proptest! {

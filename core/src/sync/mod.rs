@@ -34,7 +34,7 @@ pub use answer::{
     react_to_answer,
 };
 pub use backoff::BackoffSchedule;
-pub use batch::{BatchPlan, QueuedItem, plan_batches};
+pub use batch::{BatchPlan, QueuedItem, ZeroBatchCap, plan_batches, plan_batches_checked};
 pub use batch_response::parse_retry_after_ms;
 pub use connection::{ConnectionAction, ConnectionInput, ConnectionMachine, ConnectionState};
 pub use drain::{
