@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
 # Builds the npm package @spec-kitty/core into host-wasm/pkg:
-#   pkg/node     wasm-bindgen --target nodejs  (CommonJS, loads the .wasm synchronously)
-#   pkg/bundler  wasm-bindgen --target bundler (ES module for webpack, Vite, esbuild, editor extensions)
-#   pkg/package.json  name, main, types and "exports" with node/default conditions
+#   pkg/spec_kitty_wasm_bg.wasm  the module, once: both builds' glue load this one file
+#   pkg/node     wasm-bindgen --target nodejs  (CommonJS, loads the .wasm synchronously) behind node/index.js
+#                (host-wasm/pkg-files/node: Web Crypto on Node 18, a clear error when bundled without the .wasm)
+#   pkg/bundler  wasm-bindgen --target bundler (ES module importing the .wasm: webpack 5, Vite/Rollup with a
+#                wasm plugin) and bundler/init.js (host-wasm/pkg-files/bundler: the same API started by hand
+#                with the .wasm, for esbuild and browsers without a bundler)
+#   pkg/package.json  name, main, types, "exports" (node/default conditions, ./init, the .wasm), metadata
+#   pkg/README.md, pkg/LICENSE  host-wasm/pkg-files/README.md and the repository's LICENSE
 # Installs what it needs when missing: the wasm32 target and wasm-bindgen-cli at the version the crate pins.
 # Then prints the size of the .wasm, raw and gzipped.
 #
@@ -54,44 +59,104 @@ wasm-bindgen "$wasm" --out-dir "$out/node" --target nodejs "${bindgen_flags[@]}"
 step "wasm-bindgen --target bundler -> $out/bundler"
 wasm-bindgen "$wasm" --out-dir "$out/bundler" --target bundler "${bindgen_flags[@]}"
 
+# The two targets emit the same module: ship it once, beside both glues, and point each glue at it.
+module="$out/${lib}_bg.wasm"
+cmp -s "$out/node/${lib}_bg.wasm" "$out/bundler/${lib}_bg.wasm" || {
+  echo "wasm-bindgen emitted different modules for nodejs and bundler: cannot ship one .wasm" >&2
+  exit 1
+}
+mv "$out/node/${lib}_bg.wasm" "$module"
+mv "$out/node/${lib}_bg.wasm.d.ts" "$out/${lib}_bg.wasm.d.ts"
+rm "$out/bundler/${lib}_bg.wasm" "$out/bundler/${lib}_bg.wasm.d.ts"
+# repoint FILE FROM TO: replaces the one line FROM in FILE, failing when a wasm-bindgen update changed it.
+repoint() {
+  grep -qxF "$2" "$1" || {
+    echo "$1: expected the line '$2' (wasm-bindgen's glue changed?)" >&2
+    exit 1
+  }
+  FROM="$2" TO="$3" perl -i -pe 'chomp(my $l = $_); $_ = "$ENV{TO}\n" if $l eq $ENV{FROM}' "$1"
+}
+repoint "$out/node/$lib.js" "const wasmPath = \`\${__dirname}/${lib}_bg.wasm\`;" \
+  "const wasmPath = require('path').join(__dirname, '..', '${lib}_bg.wasm');"
+repoint "$out/bundler/$lib.js" "import * as wasm from \"./${lib}_bg.wasm\";" \
+  "import * as wasm from \"../${lib}_bg.wasm\";"
+
 if [ "${WASM_OPT:-0}" = 1 ]; then
   step "wasm-opt -Oz (npm binaryen)"
-  for target in node bundler; do
-    module="$out/$target/${lib}_bg.wasm"
-    npx --yes --package=binaryen@132 -- wasm-opt -Oz "$module" -o "$module.opt"
-    mv "$module.opt" "$module"
-  done
+  npx --yes --package=binaryen@132 -- wasm-opt -Oz "$module" -o "$module.opt"
+  mv "$module.opt" "$module"
 fi
+
+# The entries and documents kept in the repository (host-wasm/pkg-files), and the license.
+cp host-wasm/pkg-files/node/index.js "$out/node/index.js"
+cp host-wasm/pkg-files/bundler/init.js host-wasm/pkg-files/bundler/init.d.ts "$out/bundler/"
+# init.js exports what the bundler entry exports (the block `export { .. } from "./${lib}_bg.js";`).
+exports=$(sed -n '/^export {/,/;$/p' "$out/bundler/$lib.js")
+if [ -z "$exports" ]; then
+  echo "$out/bundler/$lib.js: no 'export { .. }' block to copy into init.js (wasm-bindgen's glue changed?)" >&2
+  exit 1
+fi
+printf '%s\n' "$exports" >>"$out/bundler/init.js"
+cp host-wasm/pkg-files/README.md "$out/README.md"
+cp LICENSE "$out/LICENSE"
 
 # Each build says how its .js files are to be read, whatever the top package.json says.
 printf '{\n  "type": "commonjs"\n}\n' >"$out/node/package.json"
 printf '{\n  "type": "module"\n}\n' >"$out/bundler/package.json"
 
 version=$(cargo pkgid -p "$crate" | sed 's/.*[#@]//')
+# Where the sources live (package.json's repository, homepage and bugs).
+repository=spec-kitty/spec-kitty-rs
 cat >"$out/package.json" <<JSON
 {
   "name": "@spec-kitty/core",
   "version": "$version",
   "description": "spec-kitty's core (events, Lamport clock, validation, tasks.md and the dependency graph, the workflow commands' plans, board, sync decisions) compiled to WebAssembly, identical to the native build.",
   "license": "MIT",
-  "main": "./node/$lib.js",
+  "repository": {
+    "type": "git",
+    "url": "github:$repository",
+    "directory": "host-wasm"
+  },
+  "homepage": "https://github.com/$repository#readme",
+  "bugs": "https://github.com/$repository/issues",
+  "keywords": [
+    "spec-kitty",
+    "events",
+    "lamport-clock",
+    "ulid",
+    "json-schema",
+    "workflow",
+    "webassembly",
+    "wasm"
+  ],
+  "main": "./node/index.js",
   "types": "./node/$lib.d.ts",
   "exports": {
     ".": {
       "node": {
         "types": "./node/$lib.d.ts",
-        "default": "./node/$lib.js"
+        "default": "./node/index.js"
       },
       "default": {
         "types": "./bundler/$lib.d.ts",
         "default": "./bundler/$lib.js"
       }
     },
+    "./init": {
+      "types": "./bundler/init.d.ts",
+      "default": "./bundler/init.js"
+    },
+    "./${lib}_bg.wasm": "./${lib}_bg.wasm",
     "./package.json": "./package.json"
   },
   "files": [
     "node/",
-    "bundler/"
+    "bundler/",
+    "${lib}_bg.wasm",
+    "${lib}_bg.wasm.d.ts",
+    "README.md",
+    "LICENSE"
   ],
   "sideEffects": [
     "./bundler/$lib.js"
@@ -102,7 +167,7 @@ cat >"$out/package.json" <<JSON
 }
 JSON
 
-shipped="$out/node/${lib}_bg.wasm"
+shipped="$module"
 raw=$(wc -c <"$shipped")
 gzipped=$(gzip -9 -c "$shipped" | wc -c)
 kib() { awk -v b="$1" 'BEGIN { printf "%.1f KiB", b / 1024 }'; }

@@ -3,6 +3,7 @@
 // `node --test host-wasm/test/` does not run it as a test file.
 'use strict';
 const fs = require('node:fs');
+const os = require('node:os');
 const path = require('node:path');
 
 const pkgDir = path.resolve(__dirname, '..', 'pkg');
@@ -49,4 +50,37 @@ const FIXTURE_SLUGS = [
   '028-cli-event-emission-sync',
 ];
 
-module.exports = { loadPackage, featureFiles, featureFolder, FIXTURE_SLUGS, pkgDir, repoRoot };
+/**
+ * A throwaway project folder where `@spec-kitty/core` is the built package (a link in its node_modules, as
+ * `npm install` of a local folder makes), for tests that bundle or run code as a user's project would.
+ */
+function projectWithPackage(t) {
+  if (!fs.existsSync(path.join(pkgDir, 'package.json'))) {
+    throw new Error(`${pkgDir} is not built: run scripts/build-wasm.sh first`);
+  }
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'spec-kitty-core-user-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  fs.mkdirSync(path.join(dir, 'node_modules', '@spec-kitty'), { recursive: true });
+  fs.symlinkSync(pkgDir, path.join(dir, 'node_modules', '@spec-kitty', 'core'), 'dir');
+  return dir;
+}
+
+/** A tool of host-wasm/test-support (installed by `npm ci --prefix host-wasm/test-support`). */
+function supportTool(name) {
+  const bin = path.join(__dirname, 'node_modules', '.bin', name);
+  if (!fs.existsSync(bin)) {
+    throw new Error(`${bin} is missing: run npm ci --prefix host-wasm/test-support`);
+  }
+  return bin;
+}
+
+module.exports = {
+  loadPackage,
+  featureFiles,
+  featureFolder,
+  projectWithPackage,
+  supportTool,
+  FIXTURE_SLUGS,
+  pkgDir,
+  repoRoot,
+};

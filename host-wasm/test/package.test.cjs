@@ -4,8 +4,9 @@ const test = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
+const { spawnSync } = require('node:child_process');
 const { pathToFileURL } = require('node:url');
-const { loadPackage, pkgDir } = require('../test-support/load.cjs');
+const { loadPackage, pkgDir, repoRoot } = require('../test-support/load.cjs');
 
 const k = loadPackage();
 
@@ -38,16 +39,60 @@ test('package.json: @spec-kitty/core, main and types point at the Node build, ex
   const pkg = JSON.parse(fs.readFileSync(path.join(pkgDir, 'package.json'), 'utf8'));
   assert.equal(pkg.name, '@spec-kitty/core');
   assert.match(pkg.version, /^\d+\.\d+\.\d+/);
-  assert.equal(pkg.main, './node/spec_kitty_wasm.js');
+  assert.equal(pkg.main, './node/index.js');
   assert.equal(pkg.types, './node/spec_kitty_wasm.d.ts');
-  assert.equal(pkg.exports['.'].node.default, './node/spec_kitty_wasm.js');
-  assert.equal(pkg.exports['.'].default.default, './bundler/spec_kitty_wasm.js');
+  assert.deepEqual(pkg.exports['.'], {
+    node: { types: './node/spec_kitty_wasm.d.ts', default: './node/index.js' },
+    default: { types: './bundler/spec_kitty_wasm.d.ts', default: './bundler/spec_kitty_wasm.js' },
+  });
+  assert.deepEqual(pkg.exports['./init'], { types: './bundler/init.d.ts', default: './bundler/init.js' });
+  assert.equal(pkg.exports['./spec_kitty_wasm_bg.wasm'], './spec_kitty_wasm_bg.wasm');
   for (const file of [pkg.main, pkg.types, pkg.exports['.'].default.default, pkg.exports['.'].default.types,
-    './node/spec_kitty_wasm_bg.wasm', './bundler/spec_kitty_wasm_bg.wasm']) {
+    pkg.exports['./init'].default, pkg.exports['./init'].types, './node/spec_kitty_wasm.js', './spec_kitty_wasm_bg.wasm']) {
     assert.ok(fs.existsSync(path.join(pkgDir, file)), file);
   }
-  // Resolution through "exports" lands on the Node build.
-  assert.equal(require.resolve(pkgDir), path.join(pkgDir, 'node', 'spec_kitty_wasm.js'));
+  // Resolution through "exports" lands on the Node entry.
+  assert.equal(require.resolve(pkgDir), path.join(pkgDir, 'node', 'index.js'));
+  assert.deepEqual(pkg.engines, { node: '>=18' }, 'node18.test.cjs runs the examples on Node 18');
+  assert.equal(pkg.license, 'MIT');
+  assert.match(pkg.repository.url, /^github:[\w.-]+\/[\w.-]+$/);
+  assert.equal(pkg.repository.directory, 'host-wasm');
+  const slug = pkg.repository.url.slice('github:'.length);
+  assert.equal(pkg.homepage, `https://github.com/${slug}#readme`);
+  assert.equal(pkg.bugs, `https://github.com/${slug}/issues`);
+  assert.ok(pkg.keywords.includes('spec-kitty') && pkg.keywords.includes('webassembly'), String(pkg.keywords));
+});
+
+test('npm pack ships the .wasm once, both builds, both entries, the README and the LICENSE', () => {
+  const run = spawnSync('npm', ['pack', '--dry-run', '--json'], { cwd: pkgDir, encoding: 'utf8', timeout: 120_000 });
+  assert.equal(run.status, 0, run.stderr);
+  const [packed] = JSON.parse(run.stdout);
+  assert.deepEqual(packed.files.map((f) => f.path).sort(), [
+    'LICENSE',
+    'README.md',
+    'bundler/init.d.ts',
+    'bundler/init.js',
+    'bundler/package.json',
+    'bundler/spec_kitty_wasm.d.ts',
+    'bundler/spec_kitty_wasm.js',
+    'bundler/spec_kitty_wasm_bg.js',
+    'node/index.js',
+    'node/package.json',
+    'node/spec_kitty_wasm.d.ts',
+    'node/spec_kitty_wasm.js',
+    'package.json',
+    'spec_kitty_wasm_bg.wasm',
+    'spec_kitty_wasm_bg.wasm.d.ts',
+  ]);
+  const wasmBytes = fs.statSync(path.join(pkgDir, 'spec_kitty_wasm_bg.wasm')).size;
+  assert.ok(packed.unpackedSize < wasmBytes + 512 * 1024, `unpacked ${packed.unpackedSize} bytes: the ${wasmBytes}-byte .wasm once, plus glue`);
+  const same = (shipped, source) => assert.equal(fs.readFileSync(path.join(pkgDir, shipped), 'utf8'),
+    fs.readFileSync(path.join(repoRoot, source), 'utf8'), `${shipped} is ${source}`);
+  same('LICENSE', 'LICENSE');
+  same('README.md', 'host-wasm/pkg-files/README.md');
+  same('node/index.js', 'host-wasm/pkg-files/node/index.js');
+  same('bundler/init.d.ts', 'host-wasm/pkg-files/bundler/init.d.ts');
+  assert.match(fs.readFileSync(path.join(repoRoot, 'LICENSE'), 'utf8'), /^MIT License\n/);
 });
 
 test('the TypeScript declarations type every export and carry the interfaces', () => {
@@ -78,7 +123,9 @@ test('the TypeScript declarations type every export and carry the interfaces', (
 test('the bundler build works once a bundler wires its .wasm in', async () => {
   const dir = path.join(pkgDir, 'bundler');
   const glue = await import(pathToFileURL(path.join(dir, 'spec_kitty_wasm_bg.js')).href);
-  const module = new WebAssembly.Module(fs.readFileSync(path.join(dir, 'spec_kitty_wasm_bg.wasm')));
+  // The entry a bundler follows imports the package's one .wasm.
+  assert.match(fs.readFileSync(path.join(dir, 'spec_kitty_wasm.js'), 'utf8'), /^import \* as wasm from "\.\.\/spec_kitty_wasm_bg\.wasm";$/m);
+  const module = new WebAssembly.Module(fs.readFileSync(path.join(pkgDir, 'spec_kitty_wasm_bg.wasm')));
   const imports = {};
   for (const { module: name } of WebAssembly.Module.imports(module)) imports[name] = glue;
   const instance = new WebAssembly.Instance(module, imports);
