@@ -11,13 +11,20 @@
 //!
 //! Every rejection is one line that names the field first, as a JSON pointer (`/payload/title: ...`,
 //! `/event_id: ...`), or `team_slug: ...`.
+//!
+//! `admit_event` and the 2.x validator need `jsonschema`, so they are behind the core's `upstream2x` feature:
+//! the hub enables it; the WASM builds leave it out of their dependency tree.
 
+#[cfg(feature = "upstream2x")]
+mod admit;
 pub mod upstream2x;
 
-use crate::validation::{ValidationIssue, is_valid_event, validate_event};
+#[cfg(feature = "upstream2x")]
+pub use admit::admit_event;
+
+use crate::validation::ValidationIssue;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use std::fmt;
 
 /// The team an event queued before login names.
 pub const LOCAL_TEAM: &str = "local";
@@ -63,49 +70,6 @@ impl crate::error_kind::ErrorKind for Rejection {
     }
 }
 
-/// Validates `event` in either dialect and applies the team rule for a caller of team `caller_team`.
-pub fn admit_event(mut event: Value, caller_team: &str) -> Result<Admitted, Rejection> {
-    let event_id = event.get("event_id").and_then(Value::as_str).map(str::to_string);
-    let reject = |error: String| Rejection { event_id: event_id.clone(), error };
-
-    let dialect = if is_valid_event(&event) {
-        Dialect::Contract028
-    } else if upstream2x::is_valid_event_2x(&event) {
-        Dialect::Upstream2x
-    } else {
-        let issues =
-            if upstream2x::looks_2x(&event) { upstream2x::validate_event_2x(&event) } else { validate_event(&event) };
-        let first = issues.first().map_or_else(|| "(event): invalid event".to_string(), describe);
-        return Err(reject(first));
-    };
-
-    // Both schemas require these as strings and lamport_clock as a non-negative integer.
-    let Some(lamport_clock) = event["lamport_clock"].as_u64() else {
-        let value = one_line(&event["lamport_clock"].to_string());
-        return Err(reject(format!("/lamport_clock: {value} is not a whole number from 0 to {}", u64::MAX)));
-    };
-    let team = event["team_slug"].as_str().unwrap_or_default();
-    if team == LOCAL_TEAM {
-        event["team_slug"] = Value::String(caller_team.to_string());
-    } else if team != caller_team {
-        return Err(reject(format!(
-            "team_slug: event of team {}, you are in team {}",
-            Quoted(team),
-            Quoted(caller_team)
-        )));
-    }
-    let text = |key: &str| event[key].as_str().unwrap_or_default().to_string();
-    Ok(Admitted {
-        event_id: text("event_id"),
-        event_type: text("event_type"),
-        aggregate_id: text("aggregate_id"),
-        node_id: text("node_id"),
-        lamport_clock,
-        dialect,
-        event,
-    })
-}
-
 /// One issue as `pointer: message` on one line. A missing property is named by its own pointer
 /// (`/payload/title: required property missing`) rather than its parent's.
 pub fn describe(issue: &ValidationIssue) -> String {
@@ -125,7 +89,7 @@ pub fn describe(issue: &ValidationIssue) -> String {
 }
 
 /// Newlines folded into spaces and the text cut at [`MAX_ERROR_CHARS`] characters.
-fn one_line(text: &str) -> String {
+pub(crate) fn one_line(text: &str) -> String {
     let folded: String = text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
     match folded.char_indices().nth(MAX_ERROR_CHARS) {
         Some((cut, _)) => format!("{}...", &folded[..cut]),
@@ -133,15 +97,6 @@ fn one_line(text: &str) -> String {
     }
 }
 
-/// A team slug in a message: JSON-quoted, so a slug with quotes or newlines cannot break the line.
-struct Quoted<'a>(&'a str);
-
-impl fmt::Display for Quoted<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let quoted = serde_json::to_string(self.0).map_err(|_| fmt::Error)?;
-        f.write_str(&one_line(&quoted))
-    }
-}
-
-#[cfg(test)]
+// The tests are of admission, which needs the 2.x validator: `cargo test -p spec-kitty-core --features upstream2x`.
+#[cfg(all(test, feature = "upstream2x"))]
 mod tests;

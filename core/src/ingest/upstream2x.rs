@@ -5,9 +5,15 @@
 //! WPStatusChanged with `from_lane`/`to_lane` over eight lanes, the MissionDossier types) and names the 028
 //! payload definitions it shares; those are filled in from `events.schema.json` when the schema is compiled,
 //! so a change to a shared payload reaches both dialects.
+//!
+//! The validator (`validate_event_2x`, `is_valid_event_2x`) is jsonschema's, behind the `upstream2x` feature;
+//! the lanes, the types and `looks_2x` are plain data and always here.
 
-use crate::validation::{EVENTS_SCHEMA, ValidationIssue};
+use crate::validation::EVENTS_SCHEMA;
+#[cfg(feature = "upstream2x")]
+use crate::validation::ValidationIssue;
 use serde_json::Value;
+#[cfg(feature = "upstream2x")]
 use std::sync::OnceLock;
 
 /// The 2.x dialect's schema, as written (without the shared 028 definitions).
@@ -39,6 +45,7 @@ pub fn composed_schema() -> Value {
     schema
 }
 
+#[cfg(feature = "upstream2x")]
 fn validator() -> &'static jsonschema::Validator {
     static VALIDATOR: OnceLock<jsonschema::Validator> = OnceLock::new();
     VALIDATOR.get_or_init(|| {
@@ -50,6 +57,7 @@ fn validator() -> &'static jsonschema::Validator {
 }
 
 /// Checks one event against the 2.x dialect and returns every failed rule, or nothing.
+#[cfg(feature = "upstream2x")]
 pub fn validate_event_2x(event: &Value) -> Vec<ValidationIssue> {
     validator()
         .iter_errors(event)
@@ -57,6 +65,7 @@ pub fn validate_event_2x(event: &Value) -> Vec<ValidationIssue> {
         .collect()
 }
 
+#[cfg(feature = "upstream2x")]
 pub fn is_valid_event_2x(event: &Value) -> bool {
     validator().is_valid(event)
 }
