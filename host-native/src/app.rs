@@ -9,7 +9,7 @@ use anyhow::Result;
 use serde_json::Value;
 use spec_kitty_core::error_kind::error_type_of;
 use spec_kitty_core::events::ErrorType;
-use spec_kitty_core::workflow::plans::FeatureFolder;
+use spec_kitty_core::workflow::plans::{FeatureFolder, FeatureReading};
 use std::path::PathBuf;
 
 pub struct App {
@@ -54,8 +54,13 @@ impl App {
     /// The feature this command works on (`--feature`, else the one the branch or folder names,
     /// else the only one), read through the repository's capability directory.
     pub fn load_feature(&self, files: &RepoFiles) -> Result<FeatureFolder> {
+        self.load_feature_for(files, &FeatureReading::Whole)
+    }
+
+    /// The feature, read only as far as the command needs it.
+    pub fn load_feature_for(&self, files: &RepoFiles, reading: &FeatureReading) -> Result<FeatureFolder> {
         let slug = feature::resolve_slug(files, &self.cwd, self.feature.as_deref())?;
-        feature::load(files, &slug)
+        feature::load_for(files, &slug, reading)
     }
 
     /// An emitter for this project, creating its identity in `.kittify/config.yaml` if missing.

@@ -57,7 +57,7 @@ pub struct LoadedWpFile {
 }
 
 /// A WP whose dependencies differ between tasks.md and its file's frontmatter.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct DependencyMismatch {
     pub wp: WpId,
     pub in_tasks_md: Vec<WpId>,
@@ -97,6 +97,16 @@ impl crate::error_kind::ErrorKind for FeatureLoadError {
     }
 }
 
+/// What the dependency graph of a [`FeaturePlan`] holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GraphScope {
+    /// Every dependency: the host read the whole folder, and one on a WP it lacks is an error.
+    Whole,
+    /// The dependencies among the WPs read: a command that read one WP's file (and plans nothing
+    /// from the graph) is not refused for a dependency on a WP it did not read.
+    WpsRead,
+}
+
 /// The WP id a file name starts with (`WP03-some-title.md` gives WP03), as upstream's
 /// `re.match(r"(WP\d{2})", name)` takes it; `name` may be a path.
 pub fn wp_id_of_file_name(name: &str) -> Option<WpId> {
@@ -114,16 +124,36 @@ impl FeaturePlan {
         tasks_md: &str,
         wp_files: &[(String, String)],
     ) -> Result<FeaturePlan, FeatureLoadError> {
+        FeaturePlan::from_texts_in(GraphScope::Whole, slug, tasks_label, tasks_md, wp_files)
+    }
+
+    /// [`FeaturePlan::from_texts`] over what a host read of the folder (see [`GraphScope`]).
+    pub fn from_texts_in(
+        scope: GraphScope,
+        slug: &str,
+        tasks_label: &str,
+        tasks_md: &str,
+        wp_files: &[(String, String)],
+    ) -> Result<FeaturePlan, FeatureLoadError> {
         let tasks = parse_tasks_md(tasks_label, tasks_md)?;
         let parsed = wp_files
             .iter()
             .map(|(name, text)| WpFile::parse(name, text).map(|file| (name.clone(), file)))
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(FeaturePlan::assemble(slug, tasks, parsed)?)
+        Ok(FeaturePlan::assemble_in(scope, slug, tasks, parsed)?)
     }
 
     /// Combines a parsed tasks.md with the WP files the host read (file name, parsed file).
     pub fn assemble(
+        slug: &str,
+        tasks: TasksPlan,
+        wp_files: Vec<(String, WpFile)>,
+    ) -> Result<FeaturePlan, FeatureError> {
+        FeaturePlan::assemble_in(GraphScope::Whole, slug, tasks, wp_files)
+    }
+
+    fn assemble_in(
+        scope: GraphScope,
         slug: &str,
         tasks: TasksPlan,
         wp_files: Vec<(String, WpFile)>,
@@ -171,7 +201,14 @@ impl FeaturePlan {
             work_packages.push(FeatureWp { planned, file, dependencies });
         }
 
-        let edges = work_packages.iter().map(|wp| (wp.planned.id.clone(), wp.dependencies.clone()));
+        let read: BTreeSet<&WpId> = work_packages.iter().map(|wp| &wp.planned.id).collect();
+        let edges = work_packages.iter().map(|wp| {
+            let dependencies = match scope {
+                GraphScope::Whole => wp.dependencies.clone(),
+                GraphScope::WpsRead => wp.dependencies.iter().filter(|d| read.contains(d)).cloned().collect(),
+            };
+            (wp.planned.id.clone(), dependencies)
+        });
         let graph =
             DependencyGraph::new(edges).map_err(|error| FeatureError::Graph { slug: slug.to_string(), error })?;
         Ok(FeaturePlan {

@@ -11,13 +11,14 @@ pub mod lane;
 mod markdown;
 pub mod plans;
 pub mod tasks_md;
+pub mod views;
 
 #[cfg(test)]
 mod tests;
 
 pub use feature::{
     DependencyMismatch, FeatureError, FeatureLoadError, FeatureMeta, FeatureMetaError, FeaturePlan, FeatureWp,
-    Finalization, FinalizedWp, LoadedWpFile,
+    Finalization, FinalizedWp, GraphScope, LoadedWpFile,
 };
 pub use frontmatter::{FrontmatterError, WpFile, activity_line};
 pub use graph::{DependencyGraph, GraphError};

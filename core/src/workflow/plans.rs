@@ -37,7 +37,7 @@ use serde::{Deserialize, Serialize, Serializer};
 use crate::events::Payload;
 
 pub use error::PlanError;
-pub use feature_folder::{FeatureChoice, FeatureFolder, FeatureTexts, check_slug, choose_feature};
+pub use feature_folder::{FeatureChoice, FeatureFolder, FeatureReading, FeatureTexts, check_slug, choose_feature};
 pub use layout::{branch_name, parse_branch_name, worktree_path};
 
 /// What the host reads from the world for every plan that writes: the time and who is at the keyboard.
@@ -47,6 +47,7 @@ pub use layout::{branch_name, parse_branch_name, worktree_path};
 /// plan out; unknown keys in facts are refused rather than read as "no such fact".
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Occasion {
     /// Unix milliseconds now.
     pub now_ms: u64,
@@ -59,6 +60,7 @@ pub struct Occasion {
 /// one is empty (no branches, nothing merged, no worktrees).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RepositoryFacts {
     /// How messages name the repository (its root's path).
     #[serde(default)]
@@ -86,6 +88,7 @@ impl RepositoryFacts {
 
 /// A file a plan rewrites whole.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct FileEdit {
     /// Relative to the repository's root, `/`-separated.
     pub path: String,
@@ -96,6 +99,7 @@ pub struct FileEdit {
 /// by `kind`: `{"kind": "add_worktree", "path": ..}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum GitStep {
     /// Lists `pattern` in the repository's own `.git/info/exclude` (not the shared .gitignore).
     ExcludeLocally { pattern: String },
@@ -110,6 +114,7 @@ pub enum GitStep {
 /// How an event is tied to the others of its command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum Causation {
     /// No causation id.
     Alone,
@@ -120,6 +125,7 @@ pub enum Causation {
 
 /// An event a plan announces: the payload the core's factory turns into an envelope.
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct EventDraft {
     pub payload: Payload,
     pub causation: Causation,
@@ -144,6 +150,7 @@ impl EventDraft {
 
 /// What a command changes, in the order the host carries it out.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Changes {
     /// First, in order; a failure stops the command before any edit.
     pub git_steps: Vec<GitStep>,

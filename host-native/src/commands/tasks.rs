@@ -9,6 +9,7 @@ use crate::commands::{facts, outbox};
 use crate::repo_files::RepoFiles;
 use anyhow::Result;
 use serde_json::json;
+use spec_kitty_core::workflow::plans::FeatureReading;
 use spec_kitty_core::workflow::plans::move_task::MoveRequest;
 use spec_kitty_core::workflow::plans::{add_history as history, mark_status as marking, move_task as moving};
 use spec_kitty_core::{Lane, WpId};
@@ -36,7 +37,7 @@ pub fn move_task(app: &App, args: MoveTask, failure: &mut FailureContext) -> Res
     project.require_no_merge_in_progress("move-task")?;
     let files = RepoFiles::open(&project.root)?;
     let earlier = outbox::finish_earlier(app, &project, &files)?;
-    let feature = app.load_feature(&files)?;
+    let feature = app.load_feature_for(&files, &FeatureReading::OneWp(wp.clone()))?;
     // The move asked for was the one an earlier run, killed before it was done, had under way.
     if let Some((previous, moved_to)) = earlier.as_ref().and_then(|finished| finished.status_change_of(&wp))
         && moved_to == to
@@ -83,7 +84,7 @@ pub fn mark_status(
     let _lock = project.lock()?;
     let files = RepoFiles::open(&project.root)?;
     outbox::finish_earlier(app, &project, &files)?;
-    let feature = app.load_feature(&files)?;
+    let feature = app.load_feature_for(&files, &FeatureReading::TasksOnly)?;
     let ids: Vec<&str> = subtasks.iter().map(String::as_str).collect();
     let plan = marking::plan(&feature, &ids, done, agent)?;
     if let [first, ..] = plan.subtasks.as_slice() {
@@ -117,7 +118,7 @@ pub fn add_history(
     let _lock = project.lock()?;
     let files = RepoFiles::open(&project.root)?;
     outbox::finish_earlier(app, &project, &files)?;
-    let feature = app.load_feature(&files)?;
+    let feature = app.load_feature_for(&files, &FeatureReading::OneWp(wp.clone()))?;
     let changes = history::plan(&feature, &wp, note, agent, &facts::occasion())?;
     let emitted = apply(&project, &files, "add-history", &changes)?.announce(app, &project).to_json();
     Ok(Report {

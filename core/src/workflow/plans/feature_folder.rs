@@ -3,7 +3,7 @@
 use super::layout::{self, slugs_named_by};
 use super::{PlanError, RepositoryFacts};
 use crate::ids::WpId;
-use crate::workflow::feature::{FeatureMeta, FeaturePlan};
+use crate::workflow::feature::{FeatureMeta, FeaturePlan, GraphScope, wp_id_of_file_name};
 use crate::workflow::frontmatter::WpFile;
 
 /// A feature folder's texts as read, before any judgement.
@@ -32,6 +32,45 @@ impl FeatureTexts {
     }
 }
 
+/// How much of a feature folder a command reads: its cost should not grow with the feature. A task
+/// command on one WP reads that WP's file only; mark-status reads tasks.md only; the commands that
+/// need the dependency graph or every lane (implement, merge, accept, finalize-tasks) read it all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FeatureReading {
+    Whole,
+    /// The files of `tasks/` that may be this WP's; no tasks.md, no meta.json.
+    OneWp(WpId),
+    /// tasks.md alone.
+    TasksOnly,
+}
+
+impl FeatureReading {
+    /// Whether the folder's tasks.md and meta.json are read.
+    pub fn reads_tasks_and_meta(&self) -> bool {
+        !matches!(self, FeatureReading::OneWp(_))
+    }
+
+    /// Whether a `tasks/WP*.md` file is read: for one WP, a file named after it, or one whose name
+    /// names no WP (its frontmatter's `work_package_id` may be that WP's, as [`FeaturePlan::assemble`]
+    /// reads it).
+    pub fn reads_wp_file(&self, name: &str) -> bool {
+        match self {
+            FeatureReading::Whole => true,
+            FeatureReading::TasksOnly => false,
+            FeatureReading::OneWp(wp) => wp_id_of_file_name(name).is_none_or(|named| &named == wp),
+        }
+    }
+
+    /// Whether a partial reading must be redone whole: the WP it was for was not found, and the whole
+    /// folder names the WPs there are in the error.
+    pub fn must_read_whole(&self, folder: &FeatureFolder) -> bool {
+        match self {
+            FeatureReading::OneWp(wp) => folder.wp_file(wp).is_err(),
+            _ => false,
+        }
+    }
+}
+
 /// A feature folder read and checked: what every plan but finalize-tasks starts from.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FeatureFolder {
@@ -48,9 +87,16 @@ pub struct FeatureFolder {
 impl FeatureFolder {
     /// Checks the texts into a plan, as [`FeaturePlan::from_texts`] does (tasks.md may be absent).
     pub fn from_texts(texts: FeatureTexts) -> Result<FeatureFolder, PlanError> {
+        FeatureFolder::from_texts_read(texts, &FeatureReading::Whole)
+    }
+
+    /// [`FeatureFolder::from_texts`] over the texts `reading` read. A folder read for one WP serves
+    /// the plans of that WP's task commands only: its graph knows that WP alone.
+    pub fn from_texts_read(texts: FeatureTexts, reading: &FeatureReading) -> Result<FeatureFolder, PlanError> {
+        let scope = if matches!(reading, FeatureReading::OneWp(_)) { GraphScope::WpsRead } else { GraphScope::Whole };
         let tasks_label = texts.label_of("tasks.md");
         let tasks_text = texts.tasks.map(|(_, text)| text).unwrap_or_default();
-        let plan = FeaturePlan::from_texts(&texts.slug, &tasks_label, &tasks_text, &texts.wp_files)?;
+        let plan = FeaturePlan::from_texts_in(scope, &texts.slug, &tasks_label, &tasks_text, &texts.wp_files)?;
         Ok(FeatureFolder {
             meta_found: texts.meta.is_some(),
             meta: texts.meta.unwrap_or_default(),

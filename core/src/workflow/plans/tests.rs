@@ -65,15 +65,18 @@ fn wp_files(world: &[WpWorld]) -> BTreeMap<String, String> {
         .collect()
 }
 
-fn feature_of(files: &BTreeMap<String, String>) -> FeatureFolder {
-    let texts = FeatureTexts {
+fn texts_of(files: &BTreeMap<String, String>) -> FeatureTexts {
+    FeatureTexts {
         slug: SLUG.into(),
         dir_label: format!("kitty-specs/{SLUG}"),
         meta: None,
         tasks: None,
         wp_files: files.iter().map(|(label, text)| (label.clone(), text.clone())).collect(),
-    };
-    FeatureFolder::from_texts(texts).expect("a generated feature is consistent")
+    }
+}
+
+fn feature_of(files: &BTreeMap<String, String>) -> FeatureFolder {
+    FeatureFolder::from_texts(texts_of(files)).expect("a generated feature is consistent")
 }
 
 fn repository(world: &[WpWorld]) -> RepositoryFacts {
@@ -187,6 +190,33 @@ proptest! {
                     assert_legal(&feature, &plan.changes)?;
                 }
             }
+        }
+    }
+
+    #[test]
+    fn a_task_command_reading_one_wp_plans_what_it_plans_reading_the_whole_feature(
+        world in world(),
+        to in lane(),
+        force in any::<bool>(),
+    ) {
+        let files = wp_files(&world);
+        let whole = feature_of(&files);
+        for index in 0..world.len() {
+            let reading = FeatureReading::OneWp(id(index));
+            let read: BTreeMap<String, String> =
+                files.iter().filter(|(label, _)| reading.reads_wp_file(label)).map(|(l, t)| (l.clone(), t.clone())).collect();
+            prop_assert_eq!(read.len(), 1, "one file read of {}", files.len());
+            let one = FeatureFolder::from_texts_read(texts_of(&read), &reading).expect("one WP read");
+            prop_assert!(!reading.must_read_whole(&one));
+            let request = MoveRequest { wp: id(index), to, agent: Some("a".into()), note: None, force };
+            prop_assert_eq!(
+                move_task::plan(&one, &request, None, &occasion()),
+                move_task::plan(&whole, &request, None, &occasion())
+            );
+            prop_assert_eq!(
+                add_history::plan(&one, &id(index), "n", None, &occasion()),
+                add_history::plan(&whole, &id(index), "n", None, &occasion())
+            );
         }
     }
 
@@ -423,4 +453,27 @@ fn facts_and_plans_have_the_serde_forms_other_hosts_use() {
     assert_eq!(event["event_type"], "WPStatusChanged");
     assert_eq!(event["payload"]["new_status"], "doing");
     assert_eq!(event["causation"], "alone");
+}
+
+#[test]
+fn a_one_wp_reading_takes_its_own_file_and_those_whose_name_names_no_wp_only() {
+    let reading = FeatureReading::OneWp(id(1));
+    assert!(reading.reads_wp_file("kitty-specs/x/tasks/WP02-title.md"));
+    assert!(reading.reads_wp_file("WP02.md"));
+    assert!(reading.reads_wp_file("WPx-no-number.md"), "its frontmatter may name WP02");
+    assert!(!reading.reads_wp_file("kitty-specs/x/tasks/WP01-title.md"));
+    assert!(!reading.reads_wp_file("WP12-title.md"));
+    assert!(!reading.reads_tasks_and_meta());
+    assert!(!FeatureReading::TasksOnly.reads_wp_file("WP02.md"));
+    assert!(FeatureReading::TasksOnly.reads_tasks_and_meta());
+    assert!(FeatureReading::Whole.reads_wp_file("WP02.md"));
+}
+
+#[test]
+fn a_one_wp_reading_that_misses_its_wp_is_redone_whole() {
+    let world = vec![WpWorld { lane: Lane::Planned, dependencies: vec![], branch: None, worktree: false }];
+    let only_wp01 = feature_of(&wp_files(&world));
+    assert!(FeatureReading::OneWp(id(1)).must_read_whole(&only_wp01));
+    assert!(!FeatureReading::OneWp(id(0)).must_read_whole(&only_wp01));
+    assert!(!FeatureReading::Whole.must_read_whole(&only_wp01));
 }
