@@ -70,6 +70,14 @@ test('the ULID encodes nowMs and the entropy', () => {
   assert.equal(JSON.stringify(k.buildWpCreated(context(), { wp_id: 'WP01', title: 'T', feature_slug: '028-x' })), JSON.stringify(event));
 });
 
+test('a WPCreated depending on itself is refused, naming the dependency', () => {
+  const payload = { wp_id: 'WP02', title: 'T', dependencies: ['WP01', 'WP02'], feature_slug: '028-x' };
+  const expected = { message: 'invalid WPCreated event: /payload/dependencies/1: a WP cannot depend on itself (this is its own wp_id)' };
+  assert.throws(() => k.buildWpCreated(context(), payload), expected);
+  assert.throws(() => k.buildEvent('WPCreated', context(), payload), expected);
+  assert.deepEqual(k.buildWpCreated(context(), { ...payload, dependencies: ['WP01'] }).payload.dependencies, ['WP01']);
+});
+
 test('defaults are filled and absent optionals left out', () => {
   const moved = k.buildWpStatusChanged(context(), { wp_id: 'WP01', previous_status: 'planned', new_status: 'doing' });
   assert.equal(JSON.stringify(moved.payload), '{"wp_id":"WP01","previous_status":"planned","new_status":"doing","changed_by":"user"}');

@@ -16,7 +16,13 @@ test('planBatches keeps queue order within the count and byte caps', () => {
   assert.equal(k.planBatches(items([10, 10, 10]), 10, 33).length, 3);
   assert.deepEqual(k.planBatches(items([10, 500, 10]), 10, 100), [{ ids: [1] }, { ids: [2] }, { ids: [3] }], 'oversize goes alone');
   assert.equal(k.planBatches(items(new Array(10).fill(200_000))).length, 2, 'default: 1 MiB a batch');
-  assert.equal(k.planBatches(items([1, 1]), 0).length, 2, 'a cap of 0 still progresses');
+  assert.equal(k.planBatches(items([1, 1]), 1, 1).length, 2, 'caps of 1 still progress');
+});
+
+test('planBatches refuses a cap of 0 with a one-line error naming it', () => {
+  assert.throws(() => k.planBatches(items([1, 1]), 0), { message: 'maxEvents: a batch cap must be at least 1, got 0' });
+  assert.throws(() => k.planBatches(items([1, 1]), 10, 0), { message: 'maxBytes: a batch cap must be at least 1, got 0' });
+  assert.throws(() => k.planBatches([], undefined, 0), { message: 'maxBytes: a batch cap must be at least 1, got 0' });
 });
 
 test('backoffDelayMs: min(500 ms * 2^n, 30 s) with equal jitter from the random value', () => {
