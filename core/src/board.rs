@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashSet};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct HistoryItem {
     pub event_id: String,
     pub lamport_clock: u64,
@@ -19,6 +20,7 @@ pub struct HistoryItem {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct WpCard {
     pub wp_id: WpId,
     pub title: Option<String>,
@@ -30,6 +32,7 @@ pub struct WpCard {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct FeatureCard {
     pub feature_slug: String,
     pub target_branch: Option<String>,
@@ -38,6 +41,7 @@ pub struct FeatureCard {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Board {
     pub work_packages: BTreeMap<WpId, WpCard>,
     pub features: BTreeMap<String, FeatureCard>,

@@ -131,6 +131,7 @@ pub fn recover_clock(stored: &StoredClock, queue_max: u64) -> RecoveredClock {
 
 /// The clock as `clock.json` holds it: `{"value": 42, "node_id": "d036a097a835", "updated_at": "..."}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "ClockJson"))]
 pub struct ClockFile {
     pub value: u64,
     pub node_id: NodeId,

@@ -31,6 +31,7 @@ impl crate::error_kind::ErrorKind for IdError {
 /// A work package id, `WP` and two digits (`WP01`).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct WpId(String);
 
 impl WpId {
@@ -73,6 +74,7 @@ impl fmt::Display for WpId {
 /// A stable, anonymous machine identifier: the first 12 hex chars of sha256("{hostname}:{username}").
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct NodeId(String);
 
 impl NodeId {

@@ -21,6 +21,8 @@ pub mod orchestrate;
 pub mod sync;
 pub mod team_board;
 pub mod time;
+#[cfg(feature = "ts")]
+pub mod typescript;
 pub mod validation;
 pub mod workflow;
 

@@ -22,6 +22,7 @@ pub const EVENTS_SCHEMA: &str = include_str!("../../schemas/events.schema.json")
 
 /// One failed rule: where in the event (a JSON pointer such as `/payload/title`) and what is wrong.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ValidationIssue {
     pub field: String,
     pub message: String,

@@ -16,26 +16,19 @@
 // - Integers are JS numbers: values beyond Number.MAX_SAFE_INTEGER (2^53 - 1) are refused on input
 //   and cannot be represented exactly on output. 64-bit random values (`Random`) may be a bigint or
 //   hex text instead.
+//
+// Two parts: first the binding's own types (argument objects and contexts), written by hand; then,
+// after the `@generated` line, the JSON types of the core (envelope, payloads, board, sync answers,
+// plans, orchestrate), generated from its Rust types (host-wasm/types-gen).
 // ---------------------------------------------------------------------------------------------
 
-/** `WP` followed by two digits, like `WP01`. */
-export type WpId = string;
-export type Lane = "planned" | "doing" | "for_review" | "done";
-export type EventType =
-  | "WPStatusChanged"
-  | "WPCreated"
-  | "WPAssigned"
-  | "FeatureCreated"
-  | "FeatureCompleted"
-  | "HistoryAdded"
-  | "ErrorLogged"
-  | "DependencyResolved";
-export type AggregateType = "WorkPackage" | "Feature";
-
-/** The project an event belongs to, from `.kittify/config.yaml`. */
-export interface ProjectIdentity {
-  uuid: string;
-  slug: string;
+// The classes below have `[Symbol.dispose]()` (as `free()`, for `using`). Declared here so that the
+// package type-checks with a `lib` older than esnext.disposable (e.g. es2022); the same declaration as
+// TypeScript's own, so the two merge.
+declare global {
+  interface SymbolConstructor {
+    readonly dispose: unique symbol;
+  }
 }
 
 /** Who emits: the machine (`nodeId`, see `nodeId()`), the team (`local` before login) and the project. */
@@ -43,13 +36,6 @@ export interface IdentityInput {
   nodeId: string;
   teamSlug: string;
   project?: ProjectIdentity | null;
-}
-
-/** The identity as the core holds it. */
-export interface Identity {
-  node_id: string;
-  team_slug: string;
-  project: ProjectIdentity | null;
 }
 
 /** When, with what entropy, and because of what an event is built. */
@@ -71,73 +57,22 @@ export interface BuildContext extends IdentityInput, BuildOptions {
   lamportClock: LamportClock | number;
 }
 
-// Payloads as builders take them: keys with a default may be left out.
-export interface WpStatusChangedInput {
-  wp_id: WpId;
-  previous_status: Lane;
-  new_status: Lane;
-  /** Default `"user"`; or the agent that made the change. */
-  changed_by?: string;
-  feature_slug?: string;
-}
-export interface WpCreatedInput {
-  wp_id: WpId;
-  title: string;
-  /** Default `[]`. */
-  dependencies?: WpId[];
-  feature_slug: string;
-}
-export type AssignmentPhase = "implementation" | "review";
-export interface WpAssignedInput {
-  wp_id: WpId;
-  agent_id: string;
-  phase: AssignmentPhase;
-  /** Default 0. */
-  retry_count?: number;
-  /** The feature of the WP; left out when not given (upstream's payload lacks it). */
-  feature_slug?: string;
-}
-export interface FeatureCreatedInput {
-  /** `NNN-slug`, like `028-cli-event-emission-sync`. */
-  feature_slug: string;
-  /** Three digits, as a string: `"028"`. */
-  feature_number: string;
-  target_branch: string;
-  wp_count: number;
-  created_at?: string;
-}
-export interface FeatureCompletedInput {
-  feature_slug: string;
-  total_wps: number;
-  completed_at?: string;
-  /** Like `"123.4s"`. */
-  total_duration?: string;
-}
-export type HistoryEntryType = "note" | "review" | "error" | "comment";
-export interface HistoryAddedInput {
-  wp_id: WpId;
-  entry_type: HistoryEntryType;
-  entry_content: string;
-  /** Default `"user"`. */
-  author?: string;
-}
-export type ErrorType = "validation" | "runtime" | "network" | "auth" | "unknown";
-export interface ErrorLoggedInput {
-  wp_id?: WpId;
-  error_type: ErrorType;
-  error_message: string;
-  stack_trace?: string;
-  agent_id?: string;
-}
-export type ResolutionType = "completed" | "skipped" | "merged";
-export interface DependencyResolvedInput {
-  /** The dependent work package, which the resolution unblocks. */
-  wp_id: WpId;
-  dependency_wp_id: WpId;
-  resolution_type: ResolutionType;
-  /** The feature of both WPs; left out when not given (upstream's payload lacks it). */
-  feature_slug?: string;
-}
+/** `T` with the keys `K` optional: a builder fills them in with their defaults. */
+export type WithDefaults<T, K extends keyof T> = Omit<T, K> & Partial<Pick<T, K>>;
+
+// Payloads as builders take them: the keys with a default may be left out.
+/** `changed_by` defaults to `"user"`. */
+export type WpStatusChangedInput = WithDefaults<WpStatusChangedPayload, "changed_by">;
+/** `dependencies` defaults to `[]`. */
+export type WpCreatedInput = WithDefaults<WpCreatedPayload, "dependencies">;
+/** `retry_count` defaults to 0. */
+export type WpAssignedInput = WithDefaults<WpAssignedPayload, "retry_count">;
+export type FeatureCreatedInput = FeatureCreatedPayload;
+export type FeatureCompletedInput = FeatureCompletedPayload;
+/** `author` defaults to `"user"`. */
+export type HistoryAddedInput = WithDefaults<HistoryAddedPayload, "author">;
+export type ErrorLoggedInput = ErrorLoggedPayload;
+export type DependencyResolvedInput = DependencyResolvedPayload;
 export type AnyPayload =
   | WpStatusChangedInput
   | WpCreatedInput
@@ -148,146 +83,19 @@ export type AnyPayload =
   | ErrorLoggedInput
   | DependencyResolvedInput;
 
-// Payloads as envelopes carry them: defaults filled in, absent optionals left out.
-export type WpStatusChangedPayload = WpStatusChangedInput & { changed_by: string };
-export type WpCreatedPayload = WpCreatedInput & { dependencies: WpId[] };
-export type WpAssignedPayload = WpAssignedInput & { retry_count: number };
-export type FeatureCreatedPayload = FeatureCreatedInput;
-export type FeatureCompletedPayload = FeatureCompletedInput;
-export type HistoryAddedPayload = HistoryAddedInput & { author: string };
-export type ErrorLoggedPayload = ErrorLoggedInput;
-export type DependencyResolvedPayload = DependencyResolvedInput;
-export type Payload =
-  | WpStatusChangedPayload
-  | WpCreatedPayload
-  | WpAssignedPayload
-  | FeatureCreatedPayload
-  | FeatureCompletedPayload
-  | HistoryAddedPayload
-  | ErrorLoggedPayload
-  | DependencyResolvedPayload;
-
-/** An event, with its keys in the contract's order (JSON.stringify writes them so). */
-export interface Envelope<P extends Payload = Payload> {
-  /** ULID: 26 Crockford base32 characters. */
-  event_id: string;
-  event_type: EventType;
-  /** The WP id, the feature slug, or `"error"` for an ErrorLogged without WP. */
-  aggregate_id: string;
-  aggregate_type: AggregateType;
-  payload: P;
-  /** 12 lowercase hex characters. */
-  node_id: string;
-  lamport_clock: number;
-  causation_id: string | null;
-  /** RFC 3339 UTC with milliseconds; informational only. */
-  timestamp: string;
-  team_slug: string;
-  project_uuid?: string;
-  project_slug?: string;
-}
-
-/** One failed schema rule: where (a JSON pointer such as `/payload/title`) and what is wrong. */
-export interface ValidationIssue {
-  field: string;
-  message: string;
-}
+/** Any payload as envelopes carry it: defaults filled in, absent optionals left out. */
+export type Payload = Envelope["payload"];
+/** The envelope of one event type: `EnvelopeOf<"WPCreated">["payload"]` is a `WpCreatedPayload`. */
+export type EnvelopeOf<T extends EventType> = Extract<Envelope, { event_type: T }>;
 
 /** What builders throw: an `Error`; when the schema refused the event, also the failed rules. */
 export interface BuildError extends Error {
   issues?: ValidationIssue[];
 }
 
-/** `clock.json`. */
-export interface ClockJson {
-  value: number;
-  node_id: string;
-  /** RFC 3339 UTC to the second. */
-  updated_at: string;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Board
-// ---------------------------------------------------------------------------------------------
-
-export interface HistoryItem {
-  event_id: string;
-  lamport_clock: number;
-  node_id: string;
-  event_type: EventType;
-  summary: string;
-}
-export interface WpCard {
-  wp_id: WpId;
-  title: string | null;
-  feature_slug: string | null;
-  lane: Lane;
-  dependencies: WpId[];
-  assignee: string | null;
-  history: HistoryItem[];
-}
-export interface FeatureCard {
-  feature_slug: string;
-  target_branch: string | null;
-  wp_count: number | null;
-  completed: boolean;
-}
-/** Events folded in total order (lamport_clock, node_id, event_id), deduplicated by event_id. */
-export interface Board {
-  work_packages: Record<WpId, WpCard>;
-  features: Record<string, FeatureCard>;
-  /** Distinct events applied. */
-  events_applied: number;
-  /** The highest Lamport value seen: `receive` it into the local clock. */
-  max_lamport_clock: number;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Sync decisions
-// ---------------------------------------------------------------------------------------------
-
 /** A 64-bit random value: a bigint, 1 to 16 hex digits, or an exact integer number. */
 export type Random = bigint | string | number;
 
-/** One queued event, as much as planning needs: its queue row id and its envelope's size in bytes. */
-export interface QueuedItem {
-  id: number;
-  bytes: number;
-}
-/** One batch to send: queue row ids, oldest first. */
-export interface BatchPlan {
-  ids: number[];
-}
-export interface BackoffSchedule {
-  base_ms: number;
-  cap_ms: number;
-}
-export interface EventResult {
-  event_id: string;
-  status: string;
-  error?: string;
-  error_message?: string;
-}
-export interface BatchEventError {
-  event_id: string;
-  error: string;
-}
-/** The server's answer to a batch, as `readBatchAnswer` decodes it from the HTTP exchange. */
-export type BatchAnswer =
-  | { kind: "results"; results: EventResult[] }
-  | { kind: "bad_request"; error?: string; details: BatchEventError[] }
-  | { kind: "unauthorized" }
-  | { kind: "forbidden" }
-  | { kind: "payload_too_large" }
-  | { kind: "too_many_requests"; retry_after_ms: number | null }
-  | { kind: "server_error"; status: number }
-  | { kind: "unexpected_response"; status: number; message: string }
-  | { kind: "network_error"; message: string };
-/** One event of the sent batch, with its retry count as the queue stores it. */
-export interface SentEvent {
-  event_id: string;
-  retry_count: number;
-}
 export interface AnswerContextInput {
   /** When the answer arrived; default `Date.now()`. */
   nowMs?: number;
@@ -298,56 +106,23 @@ export interface AnswerContextInput {
   /** The batch was sent right after a token refresh; default false. */
   tokenJustRefreshed?: boolean;
 }
-export interface EventFailure {
-  event_id: string;
-  reason: string;
-}
-export type NextStep =
-  | { kind: "continue" }
-  | { kind: "refresh_token_then_retry" }
-  | { kind: "split_and_retry"; max_events: number }
-  | { kind: "wait_until"; at_ms: number }
-  | { kind: "back_off"; attempt: number; at_ms: number }
-  | { kind: "stop_auth"; reason: "login_required" | "other_team" };
-/** Every sent event lands in exactly one of remove, retry, dead_letter and untouched. */
-export interface BatchOutcome {
-  remove: string[];
-  retry: EventFailure[];
-  dead_letter: EventFailure[];
-  untouched: string[];
-  next: NextStep;
-}
 
 // ---------------------------------------------------------------------------------------------
-// Workflow: tasks.md, WP files, feature folders, the dependency graph
+// Workflow: what the host read from a feature folder, and the answers about it
 // ---------------------------------------------------------------------------------------------
 
-export interface Subtask {
-  /** Like `T008`. */
-  id: string;
-  done: boolean;
-  /** Marked `[P]`: can proceed in parallel with its siblings. */
-  parallel: boolean;
-  description: string;
-  line: number;
+/** A feature folder as the host read it. */
+export interface FeatureFiles {
+  /** `NNN-slug`. */
+  slug: string;
+  /** The text of tasks.md. */
+  tasksMd: string;
+  /** What errors about tasks.md name as the file; default `tasks.md`. */
+  tasksLabel?: string;
+  /** The files of `tasks/`, each with the name errors give it. */
+  wpFiles?: Array<{ fileName: string; text: string }>;
 }
-/** A `## Work Package WP02: Title (Priority: P0)` section of tasks.md. */
-export interface PlannedWp {
-  id: WpId;
-  title: string;
-  priority: string | null;
-  subtasks: Subtask[];
-  /** Without duplicates, in order of first appearance. */
-  dependencies: WpId[];
-  /** The line of the section heading. */
-  line: number;
-}
-export interface TasksPlan {
-  /** The text of the first `# ` heading. */
-  title: string | null;
-  /** In file order. */
-  work_packages: PlannedWp[];
-}
+
 /** A WP file: typed frontmatter fields (scalars as text, `null` when missing or empty), keys in file order, and its two parts. */
 export interface WpFileView {
   work_package_id: WpId;
@@ -370,17 +145,6 @@ export interface WpFileView {
   frontmatter: string;
   /** The Markdown after the closing `---` line. */
   body: string;
-}
-/** A feature folder as the host read it. */
-export interface FeatureFiles {
-  /** `NNN-slug`. */
-  slug: string;
-  /** The text of tasks.md. */
-  tasksMd: string;
-  /** What errors about tasks.md name as the file; default `tasks.md`. */
-  tasksLabel?: string;
-  /** The files of `tasks/`, each with the name errors give it. */
-  wpFiles?: Array<{ fileName: string; text: string }>;
 }
 export interface GraphView {
   /** Sorted by id. */
@@ -426,13 +190,11 @@ export interface FeaturePlan {
   graph: GraphView;
 }
 
-// ---------------------------------------------------------------------------------------------
 // Workflow commands as plans: what implement, merge, accept, move-task, mark-status, add-history and
 // finalize-tasks will do, decided by the core exactly as the CLI decides it. A host carries a plan
 // out in order: `changes.git_steps`, then `changes.edits` (committed with `changes.commit_message`,
 // or left uncommitted when it is null), then it emits `changes.events`. Paths are relative to the
 // repository's root, `/`-separated. Every plan function takes (feature, what is asked, facts).
-// ---------------------------------------------------------------------------------------------
 
 /** A feature folder's texts (`kitty-specs/{slug}/`): `FeatureFiles` plus meta.json; tasks.md may be absent. */
 export interface FeatureFolderFiles {
@@ -449,25 +211,6 @@ export interface FeatureFolderFiles {
   /** The `tasks/WP*.md` files; the last component of `fileName` is the file's name in `tasks/`. */
   wpFiles?: Array<{ fileName: string; text: string }>;
 }
-/** The repository as the host found it; every key but `current_branch` may be left out (empty). Unknown keys are refused. */
-export interface RepositoryFacts {
-  /** How messages name the repository (its root's path). */
-  root_label?: string;
-  /** The branch checked out in the main working tree. */
-  current_branch: string;
-  /** Every local branch and its tip commit. */
-  branch_tips?: Record<string, string>;
-  /** The local branches every commit of which is in the feature's target branch (merge). */
-  merged_into_target?: string[];
-  /** The folders under `.worktrees/`, each with whether a worktree is checked out there (it has a `.git`). */
-  worktrees?: Record<string, boolean>;
-}
-/** The time and the shell: recorded in WP files' activity lines and `shell_pid`. */
-export interface Occasion {
-  /** Unix milliseconds. */
-  now_ms: number;
-  shell_pid: string;
-}
 /** What the host gathered; each plan reads what it needs and throws when that is missing. Unknown keys are refused. */
 export interface PlanFacts {
   /** implement, planMerge, planMergeMoves. */
@@ -479,16 +222,6 @@ export interface PlanFacts {
    * that differs from it was written by a run that died before its commit: that move is committed now.
    */
   head_text?: string | null;
-}
-/** `agent tasks move-task WP --to LANE [--agent A] [--note N] [--force]`. */
-export interface MoveRequest {
-  wp: WpId;
-  to: Lane;
-  agent?: string | null;
-  /** The activity line's note; default `Moved to {lane}`. */
-  note?: string | null;
-  /** Any move, not only those the workflow allows. */
-  force?: boolean;
 }
 /** `agent tasks mark-status T001 ... --status done|pending [--agent A]`. */
 export interface MarkStatusRequest {
@@ -503,103 +236,6 @@ export interface AddHistoryRequest {
   note: string;
   agent?: string | null;
 }
-/** A file the plan rewrites whole. */
-export interface FileEdit {
-  path: string;
-  text: string;
-}
-export type GitStep =
-  /** List `pattern` in the repository's own `.git/info/exclude`. */
-  | { kind: "exclude_locally"; pattern: string }
-  /** `git worktree add path branch`, creating the branch at `create_from` when it is not null. */
-  | { kind: "add_worktree"; path: string; branch: string; create_from: string | null }
-  /** Commit files already changed on disk (finishing an interrupted run). */
-  | { kind: "commit_paths"; paths: string[]; message: string };
-/** An event to emit: build it with `buildEvent(event_type, context, payload)`. */
-export interface EventDraft {
-  event_type: EventType;
-  payload: Payload;
-  /** `shared`: one causation id for all the plan's shared events (one user action). */
-  causation: "alone" | "shared";
-}
-export interface Changes {
-  git_steps: GitStep[];
-  edits: FileEdit[];
-  /** null: the edits stay uncommitted (add-history, mark-status). */
-  commit_message: string | null;
-  events: EventDraft[];
-}
-export type Start = { kind: "already_started" } | { kind: "from"; base: string };
-export interface ImplementPlan {
-  wp: WpId;
-  branch: string;
-  /** Relative to the root: `.worktrees/{branch}`. */
-  worktree: string;
-  start: Start;
-  changes: Changes;
-  /** Said once the start is done. */
-  notes: string[];
-}
-/** `git merge --no-ff --no-edit -m message branch` into the target. */
-export interface BranchMerge {
-  wp: WpId;
-  branch: string;
-  message: string;
-}
-export interface MergePlan {
-  target: string;
-  /** In dependency order, each branch once. */
-  merges: BranchMerge[];
-}
-export interface MergeMoves {
-  moved: WpId[];
-  changes: Changes;
-}
-export interface AcceptPlan {
-  accepted: WpId[];
-  /** Every WP done once these are: then the events end with FeatureCompleted. */
-  feature_complete: boolean;
-  changes: Changes;
-}
-export interface MoveTaskPlan {
-  previous: Lane;
-  /** The same move was written by an earlier run killed before its commit: only committed and announced. */
-  completes_earlier_run: boolean;
-  changes: Changes;
-}
-export interface SubtaskChange {
-  subtask: string;
-  wp: WpId;
-  /** Its state before; equal to the requested one when nothing had to change. */
-  was_done: boolean;
-}
-export interface MarkStatusPlan {
-  status: "done" | "pending";
-  /** One per distinct requested subtask, in request order. */
-  subtasks: SubtaskChange[];
-  changed: number;
-  changes: Changes;
-}
-export interface FinalizedWp {
-  id: WpId;
-  file_name: string;
-  title: string;
-  lane: Lane;
-  dependencies: WpId[];
-  /** The file's new text when its dependencies change. */
-  new_text: string | null;
-}
-export interface Finalization {
-  work_packages: FinalizedWp[];
-  notes: string[];
-  warnings: string[];
-}
-export interface FinalizePlan {
-  finalization: Finalization;
-  /** Why no FeatureCreated is announced, when none is (a warning for the user). */
-  no_feature_created: string | null;
-  changes: Changes;
-}
 /** A WP branch read back by `parseBranchName`. */
 export interface BranchParts {
   slug: string;
@@ -607,117 +243,707 @@ export interface BranchParts {
 }
 
 // ---------------------------------------------------------------------------------------------
-// orchestrate: the scheduler, a sans-IO machine. `orchestrationStart` / `orchestrationHandle` take the
-// run's state and give the next one with the actions to carry out, in order; the host keeps the state
-// (writing it when an action says `save_state`), runs the actions and feeds each outcome back as an
-// input. Pass fresh entropy on every call (the default): it seeds the ids of the events announced.
+// orchestrate: `orchestrationStart` / `orchestrationHandle` take the run's state and give the next one
+// with the actions to carry out, in order; the host keeps the state (writing it when an action says
+// `save_state`), runs the actions and feeds each outcome back as an input. Pass fresh entropy on every
+// call (the default): it seeds the ids of the events announced.
 // ---------------------------------------------------------------------------------------------
-export type FallbackStrategy = "next_in_list" | "same_agent" | "fail";
-/** agents.yaml, checked (`parseAgentsConfig`). */
-export interface AgentsConfig {
-  version: string;
-  implementation: string[] | null;
-  review: string[] | null;
-  agents: {
-    id: string;
-    enabled: boolean;
-    roles: AssignmentPhase[];
-    priority: number | null;
-    max_concurrent: number;
-    timeout_seconds: number;
-    /** The command line's words, with `{prompt_file}`-style placeholders. */
-    command: string[] | null;
-  }[];
-  fallback_strategy: FallbackStrategy;
-  max_retries: number;
-  single_agent: string | null;
-  global_concurrency: number;
-  global_timeout_seconds: number;
-}
-/** `--impl-agent` / `--review-agent`. */
-export interface AgentChoice {
-  implementation?: string | null;
-  review?: string | null;
-}
-/** The agents of a run, in fallback order (`agentRoster`). */
-export interface Roster {
-  agents: { id: string; identity: string; max_concurrent: number; timeout_ms: number; command: string[] }[];
-  implementation: string[];
-  review: string[];
-  fallback: FallbackStrategy;
-  max_retries: number;
-  global_concurrency: number;
-  global_timeout_ms: number;
-}
-export interface PlannedWork {
-  wp: WpId;
-  dependencies: WpId[];
-  lane: Lane;
-}
-export interface StartRun {
-  run_id: string;
-  feature_slug: string;
-  work_packages: PlannedWork[];
-  roster: Roster;
-  agent_choice: AgentChoice;
-  /** WPs in progress at once; default the roster's global_concurrency. */
-  max_parallel?: number | null;
-  orchestrator_pid?: number | null;
-}
-export type RunStatus = "running" | "stopping" | "completed" | "failed" | "incomplete" | "stopped" | "aborted";
-export interface Feedback {
-  reviewer: string;
-  reason: string;
-  log_file: string | null;
-}
-export type RunEvent =
-  | { type: "assigned"; wp: WpId; agent: string; phase: AssignmentPhase; retry_count: number }
-  | { type: "dependency_resolved"; wp: WpId; dependency: WpId; skipped: boolean }
-  | { type: "feature_completed"; total_wps: number; completed_at_ms: number; duration_ms: number }
-  | { type: "error"; wp: WpId; agent: string | null; message: string };
-/** An event with the id chosen before it is emitted: a replay carries the same id. */
-export interface Announcement {
-  event_id: string;
-  event: RunEvent;
-}
-/** `.kittify/orchestration-state.json`: pass it back as it came (its layout is the core's). */
-export interface OrchestrationState {
-  version: number;
-  run_id: string;
-  feature_slug: string;
-  status: RunStatus;
-  work_packages: Record<WpId, { lane: Lane; status: "pending" | "in_progress" | "done" | "failed" | "skipped"; [key: string]: unknown }>;
-  outbox: Announcement[];
-  [key: string]: unknown;
-}
-export type OrchestrationInput =
-  | { input: "resume"; lanes: Record<WpId, Lane>; roster?: Roster | null; max_parallel?: number | null; orchestrator_pid?: number | null }
-  | { input: "skip"; wp: WpId }
-  | { input: "abort" }
-  | { input: "lane_moved"; wp: WpId; lane: Lane }
-  | { input: "lane_move_failed"; wp: WpId; error: string }
-  | { input: "agent_started"; wp: WpId; phase: AssignmentPhase; attempt: number; pid: number | null; log_file: string }
-  | { input: "agent_start_failed"; wp: WpId; phase: AssignmentPhase; attempt: number; error: string }
-  /** `exit_code` null when a signal ended it; `last_line` its output's last non-empty line. */
-  | { input: "agent_exited"; wp: WpId; phase: AssignmentPhase; attempt: number; exit_code: number | null; last_line: string | null }
-  /** As `agent_exited`, with the worktree as the agent left it: an exit 0 whose work is not committed on the WP's branch fails. */
-  | { input: "agent_exited_in_worktree"; wp: WpId; phase: AssignmentPhase; attempt: number; exit_code: number | null; last_line: string | null; worktree: { present: boolean; branch: string | null; uncommitted?: string[] } }
-  | { input: "emitted"; event_ids: string[] }
-  | { input: "interrupt" }
-  | { input: "tick" };
-export type OrchestrationAction =
-  | { action: "save_state" }
-  /** `to: "doing"` from planned is `implement` (it makes the worktree, from one of `base_candidates`). */
-  | { action: "move_lane"; wp: WpId; from: Lane; to: Lane; agent: string | null; note: string; base_candidates: WpId[] }
-  | { action: "start_agent"; wp: WpId; phase: AssignmentPhase; attempt: number; agent: string; timeout_ms: number; implementer: string | null; feedback: Feedback | null }
-  /** SIGTERM, a grace period, SIGKILL; then answer `agent_exited`. */
-  | { action: "stop_agent"; wp: WpId; phase: AssignmentPhase; attempt: number }
-  /** Emit with these ids (`runEventDraft` gives each payload), then answer `emitted`. */
-  | { action: "emit"; events: Announcement[] }
-  | { action: "finish"; status: RunStatus };
 export interface OrchestrationStep {
+  /** Pass it back as it came (its layout is the core's). */
   state: OrchestrationState;
   actions: OrchestrationAction[];
   /** Call again with `{input: "tick"}` at this time (Unix ms) at the latest; null once the run is over. */
   nextWakeupMs: number | null;
 }
+
+// @generated from the Rust types (spec-kitty-wasm-types: SPEC_KITTY_BLESS_TYPES=1 to rewrite): do not edit below.
+
+// ------------------------------------------------------------------------------------------------
+// Events: the envelope is a union on `event_type`, whose `payload` follows from it
+// ------------------------------------------------------------------------------------------------
+
+export type AggregateType = "WorkPackage" | "Feature";
+
+export type AssignmentPhase = "implementation" | "review";
+
+/**
+ * The clock as `clock.json` holds it: `{"value": 42, "node_id": "d036a097a835", "updated_at": "..."}`.
+ */
+export type ClockJson = { value: number, node_id: NodeId, updated_at: string, };
+
+/**
+ * One dependency of `wp_id` resolved: `dependency_wp_id` completed (or was skipped, or merged).
+ * It is sent per dependency edge, when that dependency is resolved, also while other dependencies of
+ * `wp_id` are still open: it says the edge no longer blocks, not that the WP may start (`orchestrate`
+ * sends one for each dependent of a WP it finishes).
+ */
+export type DependencyResolvedPayload = { 
+/**
+ * The dependent work package, which the resolution unblocks.
+ */
+wp_id: WpId, dependency_wp_id: WpId, resolution_type: ResolutionType, 
+/**
+ * The feature of both WPs; optional (upstream's payload lacks it), so old events still read.
+ */
+feature_slug?: string | null, };
+
+/**
+ * An event as JSON carries it (`Serialize for Event` writes these keys, in the contract's order): a union
+ * on `event_type`, so `if (e.event_type === "WPStatusChanged")` gives `e.payload` its type. Only for the
+ * TypeScript declarations; a test checks each key the serialiser writes is declared here.
+ */
+export type Envelope = { 
+/**
+ * ULID: 26 Crockford base32 characters.
+ */
+event_id: string, 
+/**
+ * The WP id, the feature slug, or `"error"` for an ErrorLogged without WP.
+ */
+aggregate_id: string, aggregate_type: AggregateType, 
+/**
+ * 12 lowercase hex characters.
+ */
+node_id: string, lamport_clock: number, causation_id: string | null, 
+/**
+ * RFC 3339 UTC with milliseconds; informational only.
+ */
+timestamp: string, team_slug: string, project_uuid?: string, project_slug?: string, } & ({ "event_type": "WPStatusChanged", "payload": WpStatusChangedPayload } | { "event_type": "WPCreated", "payload": WpCreatedPayload } | { "event_type": "WPAssigned", "payload": WpAssignedPayload } | { "event_type": "FeatureCreated", "payload": FeatureCreatedPayload } | { "event_type": "FeatureCompleted", "payload": FeatureCompletedPayload } | { "event_type": "HistoryAdded", "payload": HistoryAddedPayload } | { "event_type": "ErrorLogged", "payload": ErrorLoggedPayload } | { "event_type": "DependencyResolved", "payload": DependencyResolvedPayload });
+
+export type ErrorLoggedPayload = { wp_id?: WpId | null, error_type: ErrorType, error_message: string, stack_trace?: string | null, agent_id?: string | null, };
+
+export type ErrorType = "validation" | "runtime" | "network" | "auth" | "unknown";
+
+export type EventType = "WPStatusChanged" | "WPCreated" | "WPAssigned" | "FeatureCreated" | "FeatureCompleted" | "HistoryAdded" | "ErrorLogged" | "DependencyResolved";
+
+export type FeatureCompletedPayload = { feature_slug: string, total_wps: number, completed_at?: string | null, total_duration?: string | null, };
+
+export type FeatureCreatedPayload = { feature_slug: string, feature_number: string, target_branch: string, wp_count: number, created_at?: string | null, };
+
+export type HistoryAddedPayload = { wp_id: WpId, entry_type: HistoryEntryType, entry_content: string, author: string, };
+
+export type HistoryEntryType = "note" | "review" | "error" | "comment";
+
+/**
+ * Who emits: the machine, the team (`local` before login) and the project.
+ */
+export type Identity = { node_id: NodeId, team_slug: string, project: ProjectIdentity | null, };
+
+export type Lane = "planned" | "doing" | "for_review" | "done";
+
+/**
+ * A stable, anonymous machine identifier: the first 12 hex chars of sha256("{hostname}:{username}").
+ */
+export type NodeId = string;
+
+/**
+ * The project an event belongs to, from `.kittify/config.yaml`.
+ */
+export type ProjectIdentity = { uuid: string, slug: string, };
+
+export type ResolutionType = "completed" | "skipped" | "merged";
+
+/**
+ * One failed rule: where in the event (a JSON pointer such as `/payload/title`) and what is wrong.
+ */
+export type ValidationIssue = { field: string, message: string, };
+
+export type WpAssignedPayload = { wp_id: WpId, agent_id: string, phase: AssignmentPhase, retry_count: number, 
+/**
+ * The feature the WP belongs to; optional (upstream's payload lacks it), so old events still read.
+ */
+feature_slug?: string | null, };
+
+export type WpCreatedPayload = { wp_id: WpId, title: string, dependencies: Array<WpId>, feature_slug: string, };
+
+/**
+ * A work package id, `WP` and two digits (`WP01`).
+ */
+export type WpId = string;
+
+export type WpStatusChangedPayload = { wp_id: WpId, previous_status: Lane, new_status: Lane, 
+/**
+ * "user", or the agent that made the change.
+ */
+changed_by: string, feature_slug?: string | null, };
+
+// ------------------------------------------------------------------------------------------------
+// Board: events folded in total order (lamport_clock, node_id, event_id), deduplicated by event_id
+// ------------------------------------------------------------------------------------------------
+
+export type Board = { work_packages: { [key in WpId]: WpCard }, features: { [key in string]: FeatureCard }, 
+/**
+ * How many distinct events the board holds; duplicates are not counted.
+ */
+events_applied: number, 
+/**
+ * The highest Lamport value seen, for a host to `receive` into its clock.
+ */
+max_lamport_clock: number, };
+
+export type FeatureCard = { feature_slug: string, target_branch: string | null, wp_count: number | null, completed: boolean, };
+
+export type HistoryItem = { event_id: string, lamport_clock: number, node_id: string, event_type: string, summary: string, };
+
+export type WpCard = { wp_id: WpId, title: string | null, feature_slug: string | null, lane: Lane, dependencies: Array<WpId>, assignee: string | null, history: Array<HistoryItem>, };
+
+// ------------------------------------------------------------------------------------------------
+// Sync decisions
+// ------------------------------------------------------------------------------------------------
+
+/**
+ * Why batch sync stops until a new login.
+ */
+export type AuthStop = "login_required" | "other_team";
+
+/**
+ * An exponential backoff with **equal jitter**: for attempt `n` (0 for the first retry) the nominal delay is
+ * `c = min(base_ms * 2^n, cap_ms)` and the delay is `c/2 + j` with `j` in `[0, c - c/2]` drawn from the
+ * random value, so always within `[c/2, c]`.
+ *
+ * Why equal jitter rather than full jitter (`[0, c]`): a client never retries sooner than half the nominal
+ * delay, so a dead server or proxy is not hammered by near-zero waits, while clients that lost the same
+ * server at the same moment are still spread over half the window.
+ *
+ * The random value is used as the fraction `random / 2^64` of the jitter span (not `random % span`), so for
+ * a fixed random value the delay is **non-decreasing in the attempt number**: both `c/2` and the scaled
+ * jitter grow with `c`, and `c` grows with `n` until the cap.
+ *
+ * Any inputs are safe: `2^n` saturates for huge `n`, and the result is always within `[0, cap_ms]`.
+ */
+export type BackoffSchedule = { base_ms: number, cap_ms: number, };
+
+/**
+ * What came back for a sent batch, decoded from the HTTP exchange
+ * (see [`BatchAnswer::from_http`]).
+ */
+export type BatchAnswer = { "kind": "results", results: Array<EventResult>, } | { "kind": "bad_request", error?: string | null, details: Array<BatchEventError>, } | { "kind": "unauthorized" } | { "kind": "forbidden" } | { "kind": "payload_too_large" } | { "kind": "too_many_requests", retry_after_ms: number | null, } | { "kind": "server_error", status: number, } | { "kind": "unexpected_response", status: number, message: string, } | { "kind": "network_error", message: string, };
+
+/**
+ * One entry of a 400 answer's `details`.
+ */
+export type BatchEventError = { event_id: string, error: string, };
+
+/**
+ * The reaction to one answer.
+ */
+export type BatchOutcome = { 
+/**
+ * Acknowledged (`success` or `duplicate`): delete from the queue.
+ */
+remove: Array<string>, 
+/**
+ * Failed, under [`MAX_RETRIES`]: keep, with `retry_count + 1`.
+ */
+retry: Array<EventFailure>, 
+/**
+ * Failed for the last time: take out of the queue and report with the reason.
+ */
+dead_letter: Array<EventFailure>, 
+/**
+ * Not answered for (or the whole request failed): keep as is.
+ */
+untouched: Array<string>, next: NextStep, };
+
+/**
+ * One batch to send: queue row ids, oldest first.
+ */
+export type BatchPlan = { ids: Array<number>, };
+
+/**
+ * An event that failed, and why.
+ */
+export type EventFailure = { event_id: string, reason: string, };
+
+/**
+ * One entry of a 200 answer's `results`.
+ */
+export type EventResult = { event_id: string, 
+/**
+ * `success`, `duplicate`, `rejected`, or from older servers `error`; anything may come.
+ */
+status: string, error?: string | null, error_message?: string | null, };
+
+/**
+ * What the sync loop does after this answer.
+ */
+export type NextStep = { "kind": "continue" } | { "kind": "refresh_token_then_retry" } | { "kind": "split_and_retry", max_events: number, } | { "kind": "wait_until", at_ms: number, } | { "kind": "back_off", attempt: number, at_ms: number, } | { "kind": "stop_auth", reason: AuthStop, };
+
+/**
+ * One queued event, as much as planning needs.
+ */
+export type QueuedItem = { 
+/**
+ * The queue row's id.
+ */
+id: number, 
+/**
+ * The size in bytes of its envelope JSON (the queue's `data` column).
+ */
+bytes: number, };
+
+/**
+ * One event of the sent batch, with its retry count as stored in the queue.
+ */
+export type SentEvent = { event_id: string, retry_count: number, };
+
+// ------------------------------------------------------------------------------------------------
+// Workflow: tasks.md and the workflow commands' plans
+// ------------------------------------------------------------------------------------------------
+
+export type AcceptPlan = { 
+/**
+ * The WPs accepted now (none: nothing changes).
+ */
+accepted: Array<WpId>, 
+/**
+ * Whether every WP of the feature is done once these are.
+ */
+feature_complete: boolean, changes: Changes, };
+
+/**
+ * `git merge --no-ff --no-edit -m message branch` into the target.
+ */
+export type BranchMerge = { wp: WpId, branch: string, message: string, };
+
+/**
+ * How an event is tied to the others of its command.
+ */
+export type Causation = "alone" | "shared";
+
+/**
+ * What a command changes, in the order the host carries it out.
+ */
+export type Changes = { 
+/**
+ * First, in order; a failure stops the command before any edit.
+ */
+git_steps: Array<GitStep>, 
+/**
+ * Then these files are rewritten, all or none.
+ */
+edits: Array<FileEdit>, 
+/**
+ * The commit of the edited files; `None` keeps them uncommitted (add-history, mark-status).
+ */
+commit_message: string | null, 
+/**
+ * Emitted once the edits are committed (or kept).
+ */
+events: Array<EventDraft>, };
+
+/**
+ * An event a plan announces: the payload the core's factory turns into an envelope.
+ */
+export type EventDraft = { causation: Causation, } & ({ "event_type": "WPStatusChanged", "payload": WpStatusChangedPayload } | { "event_type": "WPCreated", "payload": WpCreatedPayload } | { "event_type": "WPAssigned", "payload": WpAssignedPayload } | { "event_type": "FeatureCreated", "payload": FeatureCreatedPayload } | { "event_type": "FeatureCompleted", "payload": FeatureCompletedPayload } | { "event_type": "HistoryAdded", "payload": HistoryAddedPayload } | { "event_type": "ErrorLogged", "payload": ErrorLoggedPayload } | { "event_type": "DependencyResolved", "payload": DependencyResolvedPayload });
+
+/**
+ * A file a plan rewrites whole.
+ */
+export type FileEdit = { 
+/**
+ * Relative to the repository's root, `/`-separated.
+ */
+path: string, text: string, };
+
+/**
+ * finalize-tasks' decisions for one feature folder (serialised in a finalize-tasks plan).
+ */
+export type Finalization = { 
+/**
+ * One per readable WP file, in file-name order.
+ */
+work_packages: Array<FinalizedWp>, 
+/**
+ * Helpful remarks (without a `note:` prefix): nothing was refused because of them.
+ */
+notes: Array<string>, 
+/**
+ * Things skipped (without a `warning:` prefix): unreadable WP files.
+ */
+warnings: Array<string>, };
+
+export type FinalizePlan = { finalization: Finalization, 
+/**
+ * Why no FeatureCreated is announced (a warning for the user), when none is.
+ */
+no_feature_created: string | null, changes: Changes, };
+
+export type FinalizedWp = { id: WpId, 
+/**
+ * The name the host gave the file (usually its path).
+ */
+file_name: string, 
+/**
+ * The frontmatter's `title`, else tasks.md's heading, else the id.
+ */
+title: string, lane: Lane, 
+/**
+ * What tasks.md's rule gives: sorted, without duplicates.
+ */
+dependencies: Array<WpId>, 
+/**
+ * The file's new text, when its frontmatter had no `dependencies` key or different ones.
+ */
+new_text: string | null, };
+
+/**
+ * A git operation of a plan, carried out in order before the file edits. Its serde form is tagged
+ * by `kind`: `{"kind": "add_worktree", "path": ..}`.
+ */
+export type GitStep = { "kind": "exclude_locally", pattern: string, } | { "kind": "add_worktree", path: string, branch: string, create_from: string | null, } | { "kind": "commit_paths", paths: Array<string>, message: string, };
+
+/**
+ * What implement will do.
+ */
+export type ImplementPlan = { wp: WpId, branch: string, 
+/**
+ * The worktree, relative to the root.
+ */
+worktree: string, start: Start, changes: Changes, 
+/**
+ * Said once the start is done (a failed start prints only its error).
+ */
+notes: Array<string>, };
+
+export type MarkStatusPlan = { 
+/**
+ * `done` or `pending`.
+ */
+status: string, 
+/**
+ * One per distinct requested subtask, in request order, changed or not.
+ */
+subtasks: Array<SubtaskChange>, 
+/**
+ * How many of them change.
+ */
+changed: number, changes: Changes, };
+
+/**
+ * The WPs that move to for_review after the merges, and how.
+ */
+export type MergeMoves = { moved: Array<WpId>, changes: Changes, };
+
+/**
+ * The merges to carry out, in order.
+ */
+export type MergePlan = { target: string, merges: Array<BranchMerge>, };
+
+/**
+ * What was asked. In its serde form only `wp` and `to` are required.
+ */
+export type MoveRequest = { wp: WpId, to: Lane, 
+/**
+ * The agent making the move (recorded in the file and the event); the user when none.
+ */
+agent?: string | null, 
+/**
+ * The activity line's note; `Moved to {lane}` when none.
+ */
+note?: string | null, force?: boolean, };
+
+export type MoveTaskPlan = { previous: Lane, 
+/**
+ * The same move was written by an earlier run that was killed before its commit: this one
+ * only commits and announces it.
+ */
+completes_earlier_run: boolean, changes: Changes, };
+
+/**
+ * What the host reads from the world for every plan that writes: the time and who is at the keyboard.
+ *
+ * Facts and plans have serde forms (snake_case keys, as the wire's) so that a host without Rust
+ * (the npm package, a Node tool previewing a command) hands the same facts in and gets the same
+ * plan out; unknown keys in facts are refused rather than read as "no such fact".
+ */
+export type Occasion = { 
+/**
+ * Unix milliseconds now.
+ */
+now_ms: number, 
+/**
+ * The pid of the shell the command runs in, recorded in WP files as upstream does.
+ */
+shell_pid: string, };
+
+export type PlannedWp = { id: WpId, title: string, 
+/**
+ * The `P0` of `(Priority: P0)` or `[Priority: P0]`, when the heading has one.
+ */
+priority: string | null, subtasks: Array<Subtask>, 
+/**
+ * What the compatibility rule reads for this WP: sorted, without duplicates.
+ */
+dependencies: Array<WpId>, 
+/**
+ * The line of the section heading.
+ */
+line: number, };
+
+/**
+ * The repository as the host found it before a plan. In its serde form every fact but the
+ * current branch (which every plan that reads the repository needs) may be left out: an absent
+ * one is empty (no branches, nothing merged, no worktrees).
+ */
+export type RepositoryFacts = { 
+/**
+ * How messages name the repository (its root's path).
+ */
+root_label?: string, 
+/**
+ * The branch checked out in the main working tree.
+ */
+current_branch: string, 
+/**
+ * Every local branch and its tip commit.
+ */
+branch_tips?: { [key in string]: string }, 
+/**
+ * The local branches every commit of which is in the feature's target branch (only merge
+ * needs it; see [`FeatureFolder::target_branch`]).
+ */
+merged_into_target?: Array<string>, 
+/**
+ * The folders under `.worktrees/`, each with whether a worktree is checked out there (it has
+ * a `.git`).
+ */
+worktrees?: { [key in string]: boolean }, };
+
+/**
+ * Tagged by `kind` in its serde form: `{"kind": "from", "base": "main"}`.
+ */
+export type Start = { "kind": "already_started" } | { "kind": "from", base: string, };
+
+export type Subtask = { 
+/**
+ * Like `T008`.
+ */
+id: string, done: boolean, 
+/**
+ * Marked `[P]`: can proceed in parallel with its siblings.
+ */
+parallel: boolean, description: string, line: number, };
+
+/**
+ * What happened to one requested subtask.
+ */
+export type SubtaskChange = { subtask: string, wp: WpId, 
+/**
+ * Its state before; equal to the requested state when nothing had to change.
+ */
+was_done: boolean, };
+
+/**
+ * A parsed tasks.md.
+ */
+export type TasksPlan = { 
+/**
+ * The text of the first `# ` heading.
+ */
+title: string | null, 
+/**
+ * In file order.
+ */
+work_packages: Array<PlannedWp>, };
+
+// ------------------------------------------------------------------------------------------------
+// orchestrate: the scheduler's sans-IO machine
+// ------------------------------------------------------------------------------------------------
+
+/**
+ * The agents the user chose on the command line, overriding agents.yaml's defaults.
+ */
+export type AgentChoice = { implementation?: string | null, review?: string | null, };
+
+/**
+ * One entry of `agents:`.
+ */
+export type AgentEntry = { id: string, enabled: boolean, roles: Array<Phase>, 
+/**
+ * Upstream's priority; kept so its files read, not used (the `defaults` lists give the order).
+ */
+priority: number | null, max_concurrent: number, timeout_seconds: number, command: CommandTemplate | null, };
+
+/**
+ * An agent try the run asked for, then saw start.
+ */
+export type AgentRun = { phase: Phase, 
+/**
+ * Earlier tries of this WP and phase: the event's retry_count.
+ */
+attempt: number, agent: string, requested_at_ms: number, started_at_ms: number | null, 
+/**
+ * The process (and process group) the host started, so a resume can stop what a crash left.
+ */
+pid: number | null, 
+/**
+ * Relative to the repository root.
+ */
+log_file: string | null, deadline_ms: number | null, stop: StopReason | null, };
+
+/**
+ * The whole file, checked.
+ */
+export type AgentsConfig = { version: string, 
+/**
+ * `defaults.implementation`: the fallback order of implementers, when given.
+ */
+implementation: Array<string> | null, 
+/**
+ * `defaults.review`: the fallback order of reviewers, when given.
+ */
+review: Array<string> | null, 
+/**
+ * In file order.
+ */
+agents: Array<AgentEntry>, fallback_strategy: FallbackStrategy, max_retries: number, 
+/**
+ * `single_agent_mode.agent` when `single_agent_mode.enabled`.
+ */
+single_agent: string | null, global_concurrency: number, global_timeout_seconds: number, };
+
+/**
+ * An event the run announces, with the id chosen before it is emitted: replayed after a crash, it
+ * carries the same id, and the queue and the hub keep only the first of an id.
+ */
+export type Announcement = { event_id: string, event: RunEvent, };
+
+export type CommandTemplate = Array<string>;
+
+/**
+ * What to do when a try fails.
+ */
+export type FallbackStrategy = "next_in_list" | "same_agent" | "fail";
+
+/**
+ * A reviewer's rejection, carried to the next implementation try.
+ */
+export type Feedback = { reviewer: string, reason: string, 
+/**
+ * The review's log, relative to the repository root, where the whole review is.
+ */
+log_file: string | null, };
+
+export type OrchestrationAction = { "action": "save_state" } | { "action": "move_lane", wp: WpId, from: Lane, to: Lane, agent: string | null, note: string, base_candidates: Array<WpId>, } | { "action": "start_agent", wp: WpId, phase: Phase, attempt: number, agent: string, timeout_ms: number, implementer: string | null, feedback: Feedback | null, } | { "action": "stop_agent", wp: WpId, phase: Phase, attempt: number, } | { "action": "emit", events: Array<Announcement>, } | { "action": "finish", status: RunStatus, };
+
+export type OrchestrationInput = { "input": "resume", lanes: { [key in WpId]: Lane }, roster?: Roster | null, max_parallel?: number | null, orchestrator_pid?: number | null, } | { "input": "skip", wp: WpId, } | { "input": "abort" } | { "input": "lane_moved", wp: WpId, lane: Lane, } | { "input": "lane_move_failed", wp: WpId, error: string, } | { "input": "agent_started", wp: WpId, phase: Phase, attempt: number, pid?: number | null, log_file: string, } | { "input": "agent_start_failed", wp: WpId, phase: Phase, attempt: number, error: string, } | { "input": "agent_exited", wp: WpId, phase: Phase, attempt: number, exit_code?: number | null, last_line?: string | null, } | { "input": "agent_exited_in_worktree", wp: WpId, phase: Phase, attempt: number, exit_code?: number | null, last_line?: string | null, worktree: WorktreeFacts, } | { "input": "emitted", event_ids: Array<string>, } | { "input": "interrupt" } | { "input": "tick" };
+
+export type OrchestrationState = { version: number, run_id: string, feature_slug: string, status: RunStatus, stop_reason: StopReason | null, started_at_ms: number, updated_at_ms: number, finished_at_ms: number | null, 
+/**
+ * When this invocation (the start, or the last resume) began: the global timeout counts from it.
+ */
+session_started_at_ms: number, 
+/**
+ * The process running it, when the host says.
+ */
+orchestrator_pid: number | null, max_parallel: number, 
+/**
+ * The agents the user chose on the command line; a resume rebuilds the roster with them.
+ */
+agent_choice: AgentChoice, roster: Roster, work_packages: { [key in WpId]: WpRun }, 
+/**
+ * Announced but not yet confirmed emitted; replayed (same ids) by a resume.
+ */
+outbox: Array<Announcement>, feature_completed_announced: boolean, };
+
+/**
+ * What an agent does to a WP: implement it, or review someone else's implementation.
+ */
+export type Phase = "implementation" | "review";
+
+export type PhaseCounts = { 
+/**
+ * Tries asked for (the next try's retry_count).
+ */
+tries: number, 
+/**
+ * Failed tries since the run (or its last resume of a failed WP) began: limited by max_retries.
+ */
+failures: number, };
+
+/**
+ * A WP of the feature as the host read it.
+ */
+export type PlannedWork = { wp: WpId, dependencies: Array<WpId>, lane: Lane, };
+
+export type Roster = { agents: Array<RosterAgent>, 
+/**
+ * Ids of `agents`, in fallback order.
+ */
+implementation: Array<string>, review: Array<string>, fallback: FallbackStrategy, max_retries: number, global_concurrency: number, global_timeout_ms: number, };
+
+/**
+ * An agent that takes part in the run.
+ */
+export type RosterAgent = { 
+/**
+ * As agents.yaml names it; this goes into events and logs.
+ */
+id: string, 
+/**
+ * Aliases resolved ([`agent_identity`]): what "the same agent" means for reviews.
+ */
+identity: string, max_concurrent: number, timeout_ms: number, command: CommandTemplate, };
+
+export type RunEvent = { "type": "assigned", wp: WpId, agent: string, phase: Phase, retry_count: number, } | { "type": "dependency_resolved", wp: WpId, dependency: WpId, skipped: boolean, } | { "type": "feature_completed", total_wps: number, completed_at_ms: number, duration_ms: number, } | { "type": "error", wp: WpId, agent: string | null, message: string, };
+
+export type RunStatus = "running" | "stopping" | "completed" | "failed" | "incomplete" | "stopped" | "aborted";
+
+/**
+ * What a new run needs.
+ */
+export type StartRun = { run_id: string, feature_slug: string, work_packages: Array<PlannedWork>, roster: Roster, 
+/**
+ * The choices the roster was made with (`--impl-agent`, `--review-agent`), kept for resumes.
+ */
+agent_choice: AgentChoice, 
+/**
+ * WPs in progress at once; default the roster's global_concurrency.
+ */
+max_parallel?: number | null, orchestrator_pid?: number | null, };
+
+/**
+ * Why the run asked an agent to stop.
+ */
+export type StopReason = "timeout" | "interrupted" | "global_timeout";
+
+export type TryRecord = { phase: Phase, attempt: number, agent: string, started_at_ms: number | null, ended_at_ms: number, log_file: string | null, } & ({ "outcome": "succeeded" } | { "outcome": "approved", note: string | null, } | { "outcome": "rejected", reason: string, } | { "outcome": "failed", reason: string, } | { "outcome": "interrupted" });
+
+/**
+ * The worktree as the host found it when the agent's process ended.
+ */
+export type WorktreeFacts = { 
+/**
+ * Whether the worktree is still there (an agent may remove it; the work on its branch stays).
+ */
+present: boolean, 
+/**
+ * The branch checked out, `None` on a detached HEAD.
+ */
+branch: string | null, 
+/**
+ * Tracked files changed and not committed (staged or not), as git names them.
+ */
+uncommitted?: Array<string>, };
+
+export type WpRun = { dependencies: Array<WpId>, 
+/**
+ * The lane as the run last saw it move.
+ */
+lane: Lane, status: WpStatus, step: WpStep | null, implementation: PhaseCounts, review: PhaseCounts, rejections: number, 
+/**
+ * The agent whose implementation is (or was last) under review: never its reviewer.
+ */
+implemented_by: string | null, 
+/**
+ * The last rejection, for the next implementation's prompt.
+ */
+feedback: Feedback | null, last_error: string | null, tries: Array<TryRecord>, started_at_ms: number | null, completed_at_ms: number | null, };
+
+export type WpStatus = "pending" | "in_progress" | "done" | "failed" | "skipped";
+
+/**
+ * What a WP waits for while it is in progress.
+ */
+export type WpStep = { "kind": "move_lane", from: Lane, to: Lane, agent: string | null, note: string, } | { "kind": "await_agent", phase: Phase, } | { "kind": "agent" } & AgentRun;

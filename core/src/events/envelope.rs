@@ -8,6 +8,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum EventType {
     WPStatusChanged,
     WPCreated,
@@ -50,16 +51,22 @@ impl EventType {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum AggregateType {
     WorkPackage,
     Feature,
 }
 
 /// One of the eight payloads; the variant decides the envelope's `event_type`.
+/// In TypeScript, the envelope's `event_type` and `payload` keys, a union on `event_type`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(tag = "event_type", content = "payload", rename = "EventPayload"))]
 pub enum Payload {
+    #[cfg_attr(feature = "ts", ts(rename = "WPStatusChanged"))]
     WpStatusChanged(WpStatusChanged),
+    #[cfg_attr(feature = "ts", ts(rename = "WPCreated"))]
     WpCreated(WpCreated),
+    #[cfg_attr(feature = "ts", ts(rename = "WPAssigned"))]
     WpAssigned(WpAssigned),
     FeatureCreated(FeatureCreated),
     FeatureCompleted(FeatureCompleted),
@@ -217,6 +224,33 @@ impl Serialize for Event {
         }
         st.end()
     }
+}
+
+/// An event as JSON carries it (`Serialize for Event` writes these keys, in the contract's order): a union
+/// on `event_type`, so `if (e.event_type === "WPStatusChanged")` gives `e.payload` its type. Only for the
+/// TypeScript declarations; a test checks each key the serialiser writes is declared here.
+#[cfg(feature = "ts")]
+#[derive(ts_rs::TS)]
+#[ts(rename = "Envelope")]
+pub struct EnvelopeDeclaration {
+    /// ULID: 26 Crockford base32 characters.
+    pub event_id: String,
+    #[ts(flatten)]
+    pub payload: Payload,
+    /// The WP id, the feature slug, or `"error"` for an ErrorLogged without WP.
+    pub aggregate_id: String,
+    pub aggregate_type: AggregateType,
+    /// 12 lowercase hex characters.
+    pub node_id: String,
+    pub lamport_clock: u64,
+    pub causation_id: Option<String>,
+    /// RFC 3339 UTC with milliseconds; informational only.
+    pub timestamp: String,
+    pub team_slug: String,
+    #[ts(optional)]
+    pub project_uuid: Option<String>,
+    #[ts(optional)]
+    pub project_slug: Option<String>,
 }
 
 #[derive(Deserialize)]

@@ -33,6 +33,7 @@ impl crate::error_kind::ErrorKind for EventError {
 
 /// The project an event belongs to, from `.kittify/config.yaml`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ProjectIdentity {
     pub uuid: String,
     pub slug: String,
@@ -98,6 +99,7 @@ mod tests {
 
 /// Who emits: the machine, the team (`local` before login) and the project.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Identity {
     pub node_id: NodeId,
     pub team_slug: String,

@@ -5,6 +5,8 @@ mod factory;
 mod payload;
 
 pub use envelope::{AggregateType, Event, EventType, Payload, PayloadError};
+#[cfg(feature = "ts")]
+pub use envelope::EnvelopeDeclaration;
 pub use factory::{EventError, EventFactory, Identity, Moment, ProjectIdentity, ProjectIdentityError};
 pub use payload::*;
 

@@ -9,6 +9,7 @@ fn user() -> String {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "WpStatusChangedPayload"))]
 pub struct WpStatusChanged {
     pub wp_id: WpId,
     pub previous_status: Lane,
@@ -21,6 +22,7 @@ pub struct WpStatusChanged {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "WpCreatedPayload"))]
 pub struct WpCreated {
     pub wp_id: WpId,
     pub title: String,
@@ -30,6 +32,7 @@ pub struct WpCreated {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum AssignmentPhase {
     Implementation,
@@ -37,6 +40,7 @@ pub enum AssignmentPhase {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "WpAssignedPayload"))]
 pub struct WpAssigned {
     pub wp_id: WpId,
     pub agent_id: String,
@@ -49,6 +53,7 @@ pub struct WpAssigned {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "FeatureCreatedPayload"))]
 pub struct FeatureCreated {
     pub feature_slug: String,
     pub feature_number: String,
@@ -59,6 +64,7 @@ pub struct FeatureCreated {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "FeatureCompletedPayload"))]
 pub struct FeatureCompleted {
     pub feature_slug: String,
     pub total_wps: u32,
@@ -69,6 +75,7 @@ pub struct FeatureCompleted {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum HistoryEntryType {
     Note,
@@ -78,6 +85,7 @@ pub enum HistoryEntryType {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "HistoryAddedPayload"))]
 pub struct HistoryAdded {
     pub wp_id: WpId,
     pub entry_type: HistoryEntryType,
@@ -87,6 +95,7 @@ pub struct HistoryAdded {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorType {
     Validation,
@@ -97,6 +106,7 @@ pub enum ErrorType {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "ErrorLoggedPayload"))]
 pub struct ErrorLogged {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wp_id: Option<WpId>,
@@ -109,6 +119,7 @@ pub struct ErrorLogged {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum ResolutionType {
     Completed,
@@ -121,6 +132,7 @@ pub enum ResolutionType {
 /// `wp_id` are still open: it says the edge no longer blocks, not that the WP may start (`orchestrate`
 /// sends one for each dependent of a WP it finishes).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "DependencyResolvedPayload"))]
 pub struct DependencyResolved {
     /// The dependent work package, which the resolution unblocks.
     pub wp_id: WpId,

@@ -8,6 +8,7 @@ use std::fmt;
 /// What an agent does to a WP: implement it, or review someone else's implementation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum Phase {
     Implementation,
     Review,

@@ -17,6 +17,7 @@ const SHELL_OPERATORS: [&str; 10] = ["|", "||", "&", "&&", ";", "<", ">", ">>", 
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "Vec<String>", into = "Vec<String>")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(as = "Vec<String>"))]
 pub struct CommandTemplate {
     words: Vec<String>,
 }

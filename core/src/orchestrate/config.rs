@@ -42,6 +42,7 @@ pub const MAX_AGENTS: usize = 256;
 /// What to do when a try fails.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum FallbackStrategy {
     /// The next try goes to the next agent of the phase's list (round the list), up to max_retries.
     #[default]
@@ -54,6 +55,7 @@ pub enum FallbackStrategy {
 
 /// One entry of `agents:`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct AgentEntry {
     pub id: String,
     pub enabled: bool,
@@ -67,6 +69,7 @@ pub struct AgentEntry {
 
 /// The whole file, checked.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct AgentsConfig {
     pub version: String,
     /// `defaults.implementation`: the fallback order of implementers, when given.

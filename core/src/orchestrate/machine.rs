@@ -37,6 +37,7 @@ use std::collections::BTreeMap;
 
 /// A WP of the feature as the host read it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct PlannedWork {
     pub wp: WpId,
     pub dependencies: Vec<WpId>,
@@ -45,6 +46,7 @@ pub struct PlannedWork {
 
 /// What a new run needs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct StartRun {
     pub run_id: String,
     pub feature_slug: String,
@@ -59,6 +61,7 @@ pub struct StartRun {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "input", rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable, rename = "OrchestrationInput"))]
 pub enum Input {
     /// Continue a saved run: `lanes` as the WP files say now; a fresh roster and max_parallel when the
     /// user gave them (agents.yaml may have been fixed in between).
@@ -127,6 +130,7 @@ pub enum Input {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "OrchestrationAction"))]
 pub enum Action {
     /// Write [`Orchestration::state`] (atomically) before doing what follows.
     SaveState,

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 /// A reviewer's rejection, carried to the next implementation try.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Feedback {
     pub reviewer: String,
     pub reason: String,

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 
 /// An agent that takes part in the run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RosterAgent {
     /// As agents.yaml names it; this goes into events and logs.
     pub id: String,
@@ -20,6 +21,7 @@ pub struct RosterAgent {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Roster {
     pub agents: Vec<RosterAgent>,
     /// Ids of `agents`, in fallback order.
@@ -33,6 +35,7 @@ pub struct Roster {
 
 /// The agents the user chose on the command line, overriding agents.yaml's defaults.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct AgentChoice {
     pub implementation: Option<String>,
     pub review: Option<String>,

@@ -20,6 +20,7 @@ pub const STATE_VERSION: u32 = 1;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum RunStatus {
     /// Agents are being run (or the run was killed while they were: `--resume` picks it up).
     Running,
@@ -63,6 +64,7 @@ impl RunStatus {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum WpStatus {
     /// Not started by this run (waiting for its dependencies or a free place).
     Pending,
@@ -78,6 +80,7 @@ pub enum WpStatus {
 /// Why the run asked an agent to stop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum StopReason {
     /// The agent's own `timeout_seconds` passed: the try fails.
     Timeout,
@@ -89,6 +92,7 @@ pub enum StopReason {
 
 /// An agent try the run asked for, then saw start.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct AgentRun {
     pub phase: Phase,
     /// Earlier tries of this WP and phase: the event's retry_count.
@@ -107,6 +111,7 @@ pub struct AgentRun {
 /// What a WP waits for while it is in progress.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum WpStep {
     /// A lane change the host is asked to make.
     MoveLane {
@@ -123,6 +128,7 @@ pub enum WpStep {
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct PhaseCounts {
     /// Tries asked for (the next try's retry_count).
     pub tries: u32,
@@ -132,6 +138,7 @@ pub struct PhaseCounts {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum TryOutcome {
     /// An implementation that exited 0.
     Succeeded,
@@ -149,6 +156,7 @@ pub enum TryOutcome {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct TryRecord {
     pub phase: Phase,
     pub attempt: u32,
@@ -161,6 +169,7 @@ pub struct TryRecord {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct WpRun {
     pub dependencies: Vec<WpId>,
     /// The lane as the run last saw it move.
@@ -207,6 +216,7 @@ impl WpRun {
 /// An event the run announces, with the id chosen before it is emitted: replayed after a crash, it
 /// carries the same id, and the queue and the hub keep only the first of an id.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Announcement {
     pub event_id: String,
     pub event: RunEvent,
@@ -214,6 +224,7 @@ pub struct Announcement {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum RunEvent {
     /// An agent started on a WP (after its process started).
     Assigned { wp: WpId, agent: String, phase: Phase, retry_count: u32 },
@@ -264,6 +275,7 @@ impl RunEvent {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct OrchestrationState {
     pub version: u32,
     pub run_id: String,

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 /// The worktree as the host found it when the agent's process ended.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct WorktreeFacts {
     /// Whether the worktree is still there (an agent may remove it; the work on its branch stays).
     pub present: bool,
@@ -16,6 +17,7 @@ pub struct WorktreeFacts {
     pub branch: Option<String>,
     /// Tracked files changed and not committed (staged or not), as git names them.
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(as = "Option<_>", optional))]
     pub uncommitted: Vec<String>,
 }
 

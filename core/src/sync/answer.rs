@@ -24,6 +24,7 @@ pub const PAYLOAD_TOO_LARGE_REASON: &str = "payload too large";
 
 /// One entry of a 200 answer's `results`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct EventResult {
     pub event_id: String,
     /// `success`, `duplicate`, `rejected`, or from older servers `error`; anything may come.
@@ -54,6 +55,7 @@ impl EventResult {
 
 /// One entry of a 400 answer's `details`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "BatchEventError"))]
 pub struct EventError {
     pub event_id: String,
     pub error: String,
@@ -63,6 +65,7 @@ pub struct EventError {
 /// (see [`BatchAnswer::from_http`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum BatchAnswer {
     /// 200 `{"results":[...]}`.
     Results { results: Vec<EventResult> },
@@ -94,6 +97,7 @@ pub enum BatchAnswer {
 
 /// One event of the sent batch, with its retry count as stored in the queue.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SentEvent {
     pub event_id: String,
     pub retry_count: u32,
@@ -116,6 +120,7 @@ pub struct AnswerContext {
 
 /// An event that failed, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct EventFailure {
     pub event_id: String,
     pub reason: String,
@@ -124,6 +129,7 @@ pub struct EventFailure {
 /// What the sync loop does after this answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum NextStep {
     /// Go on with the next batch (subject to the rate limit).
     Continue,
@@ -142,6 +148,7 @@ pub enum NextStep {
 /// Why batch sync stops until a new login.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum AuthStop {
     /// A 401 right after a token refresh: the refresh token is no good either.
     LoginRequired,
@@ -153,6 +160,7 @@ pub enum AuthStop {
 
 /// The reaction to one answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct BatchOutcome {
     /// Acknowledged (`success` or `duplicate`): delete from the queue.
     pub remove: Vec<String>,

@@ -24,6 +24,7 @@ pub const BACKOFF_CAP_MS: u64 = 30_000;
 ///
 /// Any inputs are safe: `2^n` saturates for huge `n`, and the result is always within `[0, cap_ms]`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct BackoffSchedule {
     pub base_ms: u64,
     pub cap_ms: u64,

@@ -22,6 +22,7 @@ pub const BATCH_BODY_OVERHEAD: usize = r#"{"events":[]}"#.len();
 
 /// One queued event, as much as planning needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct QueuedItem {
     /// The queue row's id.
     pub id: i64,
@@ -31,6 +32,7 @@ pub struct QueuedItem {
 
 /// One batch to send: queue row ids, oldest first.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct BatchPlan {
     pub ids: Vec<i64>,
 }

@@ -64,19 +64,23 @@ pub struct Occasion {
 pub struct RepositoryFacts {
     /// How messages name the repository (its root's path).
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(as = "Option<_>", optional))]
     pub root_label: String,
     /// The branch checked out in the main working tree.
     pub current_branch: String,
     /// Every local branch and its tip commit.
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(as = "Option<_>", optional))]
     pub branch_tips: BTreeMap<String, String>,
     /// The local branches every commit of which is in the feature's target branch (only merge
     /// needs it; see [`FeatureFolder::target_branch`]).
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(as = "Option<_>", optional))]
     pub merged_into_target: BTreeSet<String>,
     /// The folders under `.worktrees/`, each with whether a worktree is checked out there (it has
     /// a `.git`).
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(as = "Option<_>", optional))]
     pub worktrees: BTreeMap<String, bool>,
 }
 
@@ -127,6 +131,7 @@ pub enum Causation {
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct EventDraft {
+    #[cfg_attr(feature = "ts", ts(flatten))]
     pub payload: Payload,
     pub causation: Causation,
 }

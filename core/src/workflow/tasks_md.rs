@@ -28,6 +28,7 @@ pub use dependency_rule::{RuleReading, RuleSection, read_dependencies};
 
 /// A parsed tasks.md.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct TasksPlan {
     /// The text of the first `# ` heading.
     pub title: Option<String>,
@@ -36,6 +37,7 @@ pub struct TasksPlan {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct PlannedWp {
     pub id: WpId,
     pub title: String,
@@ -49,6 +51,7 @@ pub struct PlannedWp {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Subtask {
     /// Like `T008`.
     pub id: String,

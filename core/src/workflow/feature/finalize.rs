@@ -24,6 +24,7 @@ use crate::workflow::tasks_md::{TasksError, parse_tasks_md, read_dependencies};
 
 /// finalize-tasks' decisions for one feature folder (serialised in a finalize-tasks plan).
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Finalization {
     /// One per readable WP file, in file-name order.
     pub work_packages: Vec<FinalizedWp>,
@@ -34,6 +35,7 @@ pub struct Finalization {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct FinalizedWp {
     pub id: WpId,
     /// The name the host gave the file (usually its path).

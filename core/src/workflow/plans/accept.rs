@@ -12,6 +12,7 @@ use crate::time::{duration_text, parse_rfc3339_ms, rfc3339_seconds};
 use crate::workflow::Lane;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct AcceptPlan {
     /// The WPs accepted now (none: nothing changes).
     pub accepted: Vec<WpId>,

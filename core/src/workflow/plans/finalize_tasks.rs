@@ -12,6 +12,7 @@ use crate::events::Payload;
 use crate::workflow::Finalization;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct FinalizePlan {
     pub finalization: Finalization,
     /// Why no FeatureCreated is announced (a warning for the user), when none is.

@@ -15,6 +15,7 @@ use crate::workflow::{Lane, WpFile};
 
 /// What implement will do.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ImplementPlan {
     pub wp: WpId,
     pub branch: String,
@@ -29,6 +30,7 @@ pub struct ImplementPlan {
 /// Tagged by `kind` in its serde form: `{"kind": "from", "base": "main"}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum Start {
     /// In doing with its worktree already: nothing to start.
     AlreadyStarted,

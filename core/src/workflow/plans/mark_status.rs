@@ -11,6 +11,7 @@ use crate::ids::WpId;
 use crate::workflow::{SubtaskChange, set_subtask_done};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct MarkStatusPlan {
     /// `done` or `pending`.
     pub status: &'static str,

@@ -15,6 +15,7 @@ use crate::workflow::Lane;
 
 /// The merges to carry out, in order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct MergePlan {
     pub target: String,
     pub merges: Vec<BranchMerge>,
@@ -22,6 +23,7 @@ pub struct MergePlan {
 
 /// `git merge --no-ff --no-edit -m message branch` into the target.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct BranchMerge {
     pub wp: WpId,
     pub branch: String,
@@ -30,6 +32,7 @@ pub struct BranchMerge {
 
 /// The WPs that move to for_review after the merges, and how.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct MergeMoves {
     pub moved: Vec<WpId>,
     pub changes: Changes,

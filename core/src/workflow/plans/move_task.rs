@@ -13,6 +13,7 @@ use crate::workflow::{Lane, activity_line};
 /// What was asked. In its serde form only `wp` and `to` are required.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct MoveRequest {
     pub wp: WpId,
     pub to: Lane,
@@ -23,10 +24,12 @@ pub struct MoveRequest {
     #[serde(default)]
     pub note: Option<String>,
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(as = "Option<_>", optional))]
     pub force: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct MoveTaskPlan {
     pub previous: Lane,
     /// The same move was written by an earlier run that was killed before its commit: this one

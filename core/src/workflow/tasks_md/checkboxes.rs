@@ -8,6 +8,7 @@ use crate::workflow::markdown;
 
 /// What happened to one requested subtask.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SubtaskChange {
     pub subtask: String,
     pub wp: WpId,

@@ -1,0 +1,120 @@
+//! TypeScript declarations of the JSON the core reads and writes (feature `ts`, never in a WASM build).
+//!
+//! The npm package's `host-wasm/src/types.d.ts` ends with [`declarations`]: each root type below and
+//! every type it refers to, declared once, from the `ts_rs::TS` derives next to the serde ones, so the
+//! declarations follow the Rust types. `tests/tests/typescript_types.rs` fails when the committed
+//! file differs from what this returns (and rewrites it with `SPEC_KITTY_BLESS_TYPES=1`); `tsc` then
+//! checks the package's examples against it (`host-wasm/test/types.test.cjs`).
+//!
+//! Integers are JS numbers (`u64` too): the bindings refuse values past `Number.MAX_SAFE_INTEGER`.
+
+use std::any::TypeId;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use ts_rs::{Config, TS, TypeVisitor};
+
+/// The declarations of every JSON type the npm package hands over or takes, one section per area,
+/// each type in the first section that needs it, sorted by name within a section.
+pub fn declarations() -> String {
+    use crate::{board, clock, events, orchestrate, sync, validation, workflow};
+    let mut out = Declarations::new();
+    out.section("Events: the envelope is a union on `event_type`, whose `payload` follows from it");
+    out.declare::<events::EnvelopeDeclaration>();
+    out.declare::<events::EventType>();
+    out.declare::<events::Identity>();
+    out.declare::<validation::ValidationIssue>();
+    out.declare::<clock::ClockFile>();
+    out.section("Board: events folded in total order (lamport_clock, node_id, event_id), deduplicated by event_id");
+    out.declare::<board::Board>();
+    out.section("Sync decisions");
+    out.declare::<sync::batch::QueuedItem>();
+    out.declare::<sync::batch::BatchPlan>();
+    out.declare::<sync::backoff::BackoffSchedule>();
+    out.declare::<sync::answer::BatchAnswer>();
+    out.declare::<sync::answer::SentEvent>();
+    out.declare::<sync::answer::BatchOutcome>();
+    out.section("Workflow: tasks.md and the workflow commands' plans");
+    out.declare::<workflow::tasks_md::TasksPlan>();
+    out.declare::<workflow::plans::RepositoryFacts>();
+    out.declare::<workflow::plans::Occasion>();
+    out.declare::<workflow::plans::implement::ImplementPlan>();
+    out.declare::<workflow::plans::merge::MergePlan>();
+    out.declare::<workflow::plans::merge::MergeMoves>();
+    out.declare::<workflow::plans::accept::AcceptPlan>();
+    out.declare::<workflow::plans::move_task::MoveRequest>();
+    out.declare::<workflow::plans::move_task::MoveTaskPlan>();
+    out.declare::<workflow::plans::mark_status::MarkStatusPlan>();
+    out.declare::<workflow::plans::finalize_tasks::FinalizePlan>();
+    out.section("orchestrate: the scheduler's sans-IO machine");
+    out.declare::<orchestrate::config::AgentsConfig>();
+    out.declare::<orchestrate::roster::Roster>();
+    out.declare::<orchestrate::machine::StartRun>();
+    out.declare::<orchestrate::state::OrchestrationState>();
+    out.declare::<orchestrate::machine::Input>();
+    out.declare::<orchestrate::machine::Action>();
+    out.finish()
+}
+
+/// Collects declarations, each type once, in the section that first needs it.
+struct Declarations {
+    config: Config,
+    seen: HashSet<TypeId>,
+    /// Which Rust type took each TypeScript name: two must not share one.
+    names: HashMap<String, &'static str>,
+    text: String,
+    /// The current section's declarations by name, written out sorted when the section ends.
+    pending: BTreeMap<String, String>,
+}
+
+impl Declarations {
+    fn new() -> Declarations {
+        Declarations {
+            config: Config::new().with_large_int("number"),
+            seen: HashSet::new(),
+            names: HashMap::new(),
+            text: String::new(),
+            pending: BTreeMap::new(),
+        }
+    }
+
+    fn section(&mut self, title: &str) {
+        self.flush();
+        let rule = "-".repeat(96);
+        self.text.push_str(&format!("\n// {rule}\n// {title}\n// {rule}\n"));
+    }
+
+    fn flush(&mut self) {
+        for declaration in std::mem::take(&mut self.pending).into_values() {
+            self.text.push('\n');
+            self.text.push_str(&declaration);
+        }
+    }
+
+    fn finish(mut self) -> String {
+        self.flush();
+        self.text
+    }
+
+    /// `T`'s declaration, then those of the types it refers to that are not declared yet.
+    fn declare<T: TS + 'static + ?Sized>(&mut self) {
+        // Primitives and containers (`string`, `Array<T>`) have no declaration of their own.
+        if T::output_path().is_none() || !self.seen.insert(TypeId::of::<T::WithoutGenerics>()) {
+            return;
+        }
+        let name = T::ident(&self.config);
+        let rust_name = std::any::type_name::<T>();
+        if let Some(other) = self.names.insert(name.clone(), rust_name) {
+            panic!("{rust_name} and {other} are both `{name}` in TypeScript: rename one with #[ts(rename = \"..\")]");
+        }
+        let mut declaration = T::docs().unwrap_or_default();
+        declaration.push_str("export ");
+        declaration.push_str(&T::decl(&self.config));
+        declaration.push('\n');
+        self.pending.insert(name, declaration);
+        T::visit_dependencies(self);
+    }
+}
+impl TypeVisitor for Declarations {
+    fn visit<T: TS + 'static + ?Sized>(&mut self) {
+        self.declare::<T>();
+    }
+}
