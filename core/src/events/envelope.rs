@@ -20,31 +20,52 @@ pub enum EventType {
     DependencyResolved,
 }
 
-impl EventType {
-    pub const ALL: [EventType; 8] = [
-        EventType::WPStatusChanged,
-        EventType::WPCreated,
-        EventType::WPAssigned,
-        EventType::FeatureCreated,
-        EventType::FeatureCompleted,
-        EventType::HistoryAdded,
-        EventType::ErrorLogged,
-        EventType::DependencyResolved,
-    ];
+/// `EventType::ALL`, `as_str`, and the one-arm-per-type methods of `Payload`, generated from the list
+/// in `event_types.rs` (a type missing from the list or from an enum does not compile).
+macro_rules! event_type_methods {
+    ($($(#[doc = $doc:literal])* $event_type:ident($payload:ident) $builder:ident $input:literal;)*) => {
+        impl EventType {
+            pub const ALL: [EventType; [$(EventType::$event_type),*].len()] = [$(EventType::$event_type),*];
 
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EventType::WPStatusChanged => "WPStatusChanged",
-            EventType::WPCreated => "WPCreated",
-            EventType::WPAssigned => "WPAssigned",
-            EventType::FeatureCreated => "FeatureCreated",
-            EventType::FeatureCompleted => "FeatureCompleted",
-            EventType::HistoryAdded => "HistoryAdded",
-            EventType::ErrorLogged => "ErrorLogged",
-            EventType::DependencyResolved => "DependencyResolved",
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(EventType::$event_type => stringify!($event_type),)*
+                }
+            }
         }
-    }
 
+        impl Payload {
+            pub fn event_type(&self) -> EventType {
+                match self {
+                    $(Payload::$payload(_) => EventType::$event_type,)*
+                }
+            }
+
+            /// Reads a payload of the given type from JSON (e.g. a plain JS object); a failure names the
+            /// field inside the payload (`payload.wp_id: ...`).
+            pub fn from_value(event_type: EventType, value: Value) -> Result<Payload, PayloadError> {
+                fn read<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, PayloadError> {
+                    serde_path_to_error::deserialize(value).map_err(|e| PayloadError::new(e.path(), e.inner()))
+                }
+                Ok(match event_type {
+                    $(EventType::$event_type => Payload::$payload(read(value)?),)*
+                })
+            }
+        }
+
+        impl Serialize for Payload {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                match self {
+                    $(Payload::$payload(p) => p.serialize(s),)*
+                }
+            }
+        }
+    };
+}
+
+crate::for_each_event_type!(event_type_methods);
+
+impl EventType {
     pub fn parse(name: &str) -> Option<EventType> {
         EventType::ALL.into_iter().find(|t| t.as_str() == name)
     }
@@ -76,19 +97,6 @@ pub enum Payload {
 }
 
 impl Payload {
-    pub fn event_type(&self) -> EventType {
-        match self {
-            Payload::WpStatusChanged(_) => EventType::WPStatusChanged,
-            Payload::WpCreated(_) => EventType::WPCreated,
-            Payload::WpAssigned(_) => EventType::WPAssigned,
-            Payload::FeatureCreated(_) => EventType::FeatureCreated,
-            Payload::FeatureCompleted(_) => EventType::FeatureCompleted,
-            Payload::HistoryAdded(_) => EventType::HistoryAdded,
-            Payload::ErrorLogged(_) => EventType::ErrorLogged,
-            Payload::DependencyResolved(_) => EventType::DependencyResolved,
-        }
-    }
-
     /// The aggregate the event is about: the WP, the feature, or `"error"` for an ErrorLogged without WP.
     pub fn aggregate(&self) -> (String, AggregateType) {
         let wp = |id: &WpId| (id.to_string(), AggregateType::WorkPackage);
@@ -107,23 +115,6 @@ impl Payload {
         }
     }
 
-    /// Reads a payload of the given type from JSON (e.g. a plain JS object); a failure names the
-    /// field inside the payload (`payload.wp_id: ...`).
-    pub fn from_value(event_type: EventType, value: Value) -> Result<Payload, PayloadError> {
-        fn read<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, PayloadError> {
-            serde_path_to_error::deserialize(value).map_err(|e| PayloadError::new(e.path(), e.inner()))
-        }
-        Ok(match event_type {
-            EventType::WPStatusChanged => Payload::WpStatusChanged(read(value)?),
-            EventType::WPCreated => Payload::WpCreated(read(value)?),
-            EventType::WPAssigned => Payload::WpAssigned(read(value)?),
-            EventType::FeatureCreated => Payload::FeatureCreated(read(value)?),
-            EventType::FeatureCompleted => Payload::FeatureCompleted(read(value)?),
-            EventType::HistoryAdded => Payload::HistoryAdded(read(value)?),
-            EventType::ErrorLogged => Payload::ErrorLogged(read(value)?),
-            EventType::DependencyResolved => Payload::DependencyResolved(read(value)?),
-        })
-    }
 }
 
 /// A payload that does not read as its type: where (`payload.wp_id`) and why.
@@ -150,21 +141,6 @@ impl PayloadError {
             p => format!("payload.{p}"),
         };
         PayloadError { field, message: inner.to_string() }
-    }
-}
-
-impl Serialize for Payload {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match self {
-            Payload::WpStatusChanged(p) => p.serialize(s),
-            Payload::WpCreated(p) => p.serialize(s),
-            Payload::WpAssigned(p) => p.serialize(s),
-            Payload::FeatureCreated(p) => p.serialize(s),
-            Payload::FeatureCompleted(p) => p.serialize(s),
-            Payload::HistoryAdded(p) => p.serialize(s),
-            Payload::ErrorLogged(p) => p.serialize(s),
-            Payload::DependencyResolved(p) => p.serialize(s),
-        }
     }
 }
 
