@@ -114,7 +114,6 @@ impl Payload {
             },
         }
     }
-
 }
 
 /// A payload that does not read as its type: where (`payload.wp_id`) and why.
