@@ -23,7 +23,7 @@ pub static NULL: Value = Value::Null;
 /// A refused input or operation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Error {
-    /// One line, starting with the field at fault.
+    /// One line, starting with the field at fault, long values cut ([`one_line`]).
     pub message: String,
     /// An invalid event's failed rules (a JS host also puts them on the error as `issues`).
     pub issues: Option<Vec<ValidationIssue>>,
@@ -31,7 +31,7 @@ pub struct Error {
 
 impl Error {
     pub fn new(message: impl Into<String>) -> Error {
-        Error { message: message.into(), issues: None }
+        Error { message: one_line(&message.into()), issues: None }
     }
 
     /// `field: reason`.
@@ -45,6 +45,72 @@ impl Error {
     }
 }
 
+/// The most characters of a quoted value an error message repeats.
+pub const MAX_VALUE_CHARS: usize = 64;
+/// The most characters of a whole error message, values cut or not.
+pub const MAX_MESSAGE_CHARS: usize = 400;
+
+/// An error message as a host shows it: one line (line breaks and control characters become spaces),
+/// each quoted value (`"..."` or `` `...` ``) cut to its first [`MAX_VALUE_CHARS`] characters and
+/// `…`, serde's Rust wording replaced by the JS one, and at most [`MAX_MESSAGE_CHARS`] characters.
+/// A caller's 10 MiB `wp_id` must not come back as a 10 MiB message.
+pub fn one_line(message: &str) -> String {
+    let mut out = String::with_capacity(message.len().min(MAX_MESSAGE_CHARS + 8));
+    let mut chars = message.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '"' || c == '`' {
+            out.push(c);
+            let mut kept = 0;
+            let mut escaped = false;
+            for inner in chars.by_ref() {
+                let closing = inner == c && !escaped;
+                escaped = c == '"' && inner == '\\' && !escaped;
+                if closing {
+                    if kept > MAX_VALUE_CHARS {
+                        out.push('…');
+                    }
+                    out.push(c);
+                    break;
+                }
+                kept += 1;
+                if kept <= MAX_VALUE_CHARS {
+                    out.push(visible(inner));
+                }
+            }
+        } else {
+            out.push(visible(c));
+        }
+        if out.chars().count() > MAX_MESSAGE_CHARS + MAX_VALUE_CHARS + 4 {
+            break;
+        }
+    }
+    let out = without_rust_names(&out).replace("out of range integral type conversion attempted", "out of range");
+    if out.chars().count() > MAX_MESSAGE_CHARS {
+        format!("{}…", out.chars().take(MAX_MESSAGE_CHARS).collect::<String>())
+    } else {
+        out
+    }
+}
+
+/// serde names the Rust type it expected (`expected struct WpStatusChanged`); a JS user knows it
+/// as an object.
+fn without_rust_names(message: &str) -> String {
+    const RUST: &str = "expected struct ";
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    while let Some(at) = rest.find(RUST) {
+        out.push_str(&rest[..at]);
+        out.push_str("expected an object");
+        rest = rest[at + RUST.len()..].trim_start_matches(|c: char| c.is_alphanumeric() || c == '_');
+    }
+    out.push_str(rest);
+    out
+}
+
+fn visible(c: char) -> char {
+    if c.is_control() || c == '\u{2028}' || c == '\u{2029}' { ' ' } else { c }
+}
+
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.message)
@@ -54,6 +120,8 @@ impl fmt::Display for Error {
 /// One argument as a host passes it, and the two readings of the world the host makes when the
 /// caller passes none (the time and entropy).
 pub trait Arg: Sized {
+    /// The value of a left-out argument (`undefined` in JS, `null` in JSON).
+    fn absent() -> Self;
     /// Left out: `undefined` or `null`.
     fn is_absent(&self) -> bool;
     /// An object or an array (JS's `typeof x === 'object'`, without `null`).
@@ -69,6 +137,11 @@ pub trait Arg: Sized {
     fn bigint_text(&self) -> Option<String> {
         None
     }
+    /// Calls `self.name()`, for an object of the host's (only a JS host has them); `field` names
+    /// `self` in an error.
+    fn call_method(&self, field: &str, name: &str) -> Result<(), Error> {
+        Err(Error::field(field, format!("{name} is not a function")))
+    }
     /// `self[key]`; absent when `self` is not an object or has no such key.
     fn prop(&self, key: &str) -> Self;
     /// The value as JSON; absent reads as `null`. A value JSON cannot hold is an error naming `field`.
@@ -83,6 +156,9 @@ pub trait Arg: Sized {
 /// time and entropy must be passed (the parity cases always do): leaving them out is an error rather
 /// than a silent fixed value.
 impl Arg for &Value {
+    fn absent() -> Self {
+        &NULL
+    }
     fn is_absent(&self) -> bool {
         self.is_null()
     }

@@ -6,23 +6,98 @@ use spec_kitty_core::events::EventError;
 use spec_kitty_core::validation::{ValidationIssue, validate_event};
 use spec_kitty_core::{Event, EventFactory, EventType, Identity, LamportClock, Moment, NodeId, Payload, UlidGenerator};
 
-/// The typed builders' names (`buildWpStatusChanged(context, payload)`) and the type each builds. The
-/// JS exports are generated one by one (wasm-bindgen needs a literal name each); a JSON host looks the
-/// name up here. Both parity tests check every name against the native core's answer.
-pub const BUILDERS: [(&str, EventType); 8] = [
-    ("buildWpStatusChanged", EventType::WPStatusChanged),
-    ("buildWpCreated", EventType::WPCreated),
-    ("buildWpAssigned", EventType::WPAssigned),
-    ("buildFeatureCreated", EventType::FeatureCreated),
-    ("buildFeatureCompleted", EventType::FeatureCompleted),
-    ("buildHistoryAdded", EventType::HistoryAdded),
-    ("buildErrorLogged", EventType::ErrorLogged),
-    ("buildDependencyResolved", EventType::DependencyResolved),
-];
+/// The typed builders' names (`buildWpStatusChanged(context, payload)`) and the type each builds, from
+/// the core's list of event types ([`spec_kitty_core::for_each_event_type`]). The JS exports are
+/// generated from the same list (`js/events.rs`); the plain-ABI module finds them here.
+macro_rules! builders {
+    ($($(#[doc = $doc:literal])* $event_type:ident($payload:ident) $builder:ident $input:literal;)*) => {
+        pub const BUILDERS: [(&str, EventType); EventType::ALL.len()] =
+            [$((stringify!($builder), EventType::$event_type)),*];
+
+        /// The keys a payload of `event_type` has (serde's field names for its struct).
+        fn payload_keys(event_type: EventType) -> &'static [&'static str] {
+            match event_type {
+                $(EventType::$event_type => struct_fields::<spec_kitty_core::events::$payload>(),)*
+            }
+        }
+    };
+}
+spec_kitty_core::for_each_event_type!(builders);
+
+/// The builder of `name` (`buildWpCreated`), if there is one.
+pub fn builder(name: &str) -> Option<EventType> {
+    BUILDERS.iter().find(|(builder, _)| *builder == name).map(|(_, event_type)| *event_type)
+}
 
 /// Reads a payload of `event_type` from JSON; a failure names the field (`payload.new_status: ...`).
+/// A key the payload does not have is refused rather than dropped: a misspelt optional key
+/// (`feature_slg`) would otherwise vanish from the event without a word. (The schema admits more
+/// keys in a payload from the wire, so validation does not refuse them: what others send may be
+/// newer than this build.)
 pub fn payload_from_json(event_type: EventType, value: Value) -> Result<Payload, String> {
-    Payload::from_value(event_type, value).map_err(|e| e.to_string())
+    let unknown = value.as_object().and_then(|object| {
+        let known = payload_keys(event_type);
+        object.keys().find(|key| !known.contains(&key.as_str())).cloned()
+    });
+    let payload = Payload::from_value(event_type, value).map_err(|e| e.to_string())?;
+    match unknown {
+        Some(key) => Err(format!(
+            "payload.{key}: unknown key; a {} payload has {}",
+            event_type.as_str(),
+            payload_keys(event_type).join(", ")
+        )),
+        None => Ok(payload),
+    }
+}
+
+/// The field names serde's derive gives a struct: its `Deserialize` asks the deserializer for a
+/// struct with these fields, which [`FieldNames`] answers with an error carrying them.
+fn struct_fields<'de, T: serde::Deserialize<'de>>() -> &'static [&'static str] {
+    match T::deserialize(FieldNames) {
+        Err(FieldNamesError(fields)) => fields,
+        Ok(_) => &[],
+    }
+}
+
+struct FieldNames;
+
+#[derive(Debug)]
+struct FieldNamesError(&'static [&'static str]);
+
+impl std::fmt::Display for FieldNamesError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("not a struct")
+    }
+}
+
+impl std::error::Error for FieldNamesError {}
+
+impl serde::de::Error for FieldNamesError {
+    fn custom<M: std::fmt::Display>(_: M) -> Self {
+        FieldNamesError(&[])
+    }
+}
+
+impl<'de> serde::Deserializer<'de> for FieldNames {
+    type Error = FieldNamesError;
+
+    fn deserialize_any<V: serde::de::Visitor<'de>>(self, _: V) -> Result<V::Value, FieldNamesError> {
+        Err(FieldNamesError(&[]))
+    }
+
+    fn deserialize_struct<V: serde::de::Visitor<'de>>(
+        self,
+        _: &'static str,
+        fields: &'static [&'static str],
+        _: V,
+    ) -> Result<V::Value, FieldNamesError> {
+        Err(FieldNamesError(fields))
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf option unit
+        unit_struct newtype_struct seq tuple tuple_struct map enum identifier ignored_any
+    }
 }
 
 fn payload<A: Arg>(event_type: EventType, payload: &A) -> Result<Payload, Error> {
@@ -35,7 +110,7 @@ fn build_error(err: EventError) -> Error {
         EventError::Invalid { issues, .. } => Some(issues.clone()),
         _ => None,
     };
-    Error { message: err.to_string(), issues }
+    Error { issues, ..Error::from_display(err) }
 }
 
 pub fn event_type<A: Arg>(name: &A) -> Result<EventType, Error> {
@@ -91,10 +166,9 @@ fn context_clock<A: Arg>(value: A) -> Result<ContextClock<A>, Error> {
     Err(Error::field(FIELD, "expected a LamportClock or a non-negative integer"))
 }
 
-/// Builds and validates one event from a whole context (identity, clock, time, entropy). Returns the
-/// event and, when the context's clock is an object, that object: the caller ticks it (only a JS host
-/// has such objects).
-pub fn build<A: Arg>(event_type: EventType, context: &A, payload_arg: &A) -> Result<(Event, Option<A>), Error> {
+/// Builds and validates one event from a whole context (identity, clock, time, entropy). A clock
+/// object in the context (only a JS host has them) is ticked once the event is built and valid.
+pub fn build<A: Arg>(event_type: EventType, context: &A, payload_arg: &A) -> Result<Event, Error> {
     let identity = identity("context", context)?;
     let clock = context_clock(context.prop("lamportClock"))?;
     let options = build_options("context", context)?;
@@ -105,7 +179,10 @@ pub fn build<A: Arg>(event_type: EventType, context: &A, payload_arg: &A) -> Res
         ContextClock::Value(current) => (current, None),
     };
     let event = factory.build(&mut next, options.at, options.causation_id.as_deref(), payload).map_err(build_error)?;
-    Ok((event, owner))
+    if let Some(owner) = owner {
+        owner.call_method("context.lamportClock", "tick")?;
+    }
+    Ok(event)
 }
 
 /// Builds events for one identity, keeping the ULID generator between calls so that events built in

@@ -9,7 +9,7 @@
 //! the world a caller may leave out: the time (`Date.now()`) and entropy (`crypto.getRandomValues`).
 //!
 //! Layout: the host-neutral modules ([`args`], [`events`], [`clock`], [`workflow`], [`plans`],
-//! [`orchestrate`], [`sync`], [`board`], [`views`]) are written once against [`args::Arg`], which both a
+//! [`orchestrate`], [`sync`], [`board`], [`ops`]) are written once against [`args::Arg`], which both a
 //! `JsValue` and a parsed `serde_json::Value` implement; `js` holds only the wasm-bindgen exports over them.
 //!
 //! Conventions of the JS face (also in the TypeScript declarations):
@@ -27,10 +27,10 @@ pub mod clock;
 pub mod events;
 #[cfg(feature = "js")]
 mod js;
+pub mod ops;
 pub mod orchestrate;
 pub mod plans;
 pub mod sync;
-pub mod views;
 pub mod workflow;
 
 pub use events::payload_from_json;

@@ -10,7 +10,7 @@
 //! [`PlanFacts`], of which each plan reads what it needs.
 
 use crate::args::{self, Arg, Error};
-use crate::views::NamedText;
+use crate::workflow::NamedText;
 use serde::{Deserialize, Serialize};
 use spec_kitty_core::ids::WpId;
 use spec_kitty_core::workflow::FeatureMeta;

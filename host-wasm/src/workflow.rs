@@ -2,10 +2,9 @@
 //! dependency graph.
 
 use crate::args::{self, Arg, Error};
-use crate::views::{FeatureFiles, FeaturePlanView, GraphView, WpFileView, load_feature as assemble};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use spec_kitty_core::ids::WpId;
-use spec_kitty_core::workflow::{DependencyGraph, Lane, TasksPlan, WpFile, parse_tasks_md};
+use spec_kitty_core::workflow::{DependencyGraph, FeaturePlan, Lane, TasksPlan, WpFile, parse_tasks_md};
 use std::collections::BTreeMap;
 
 /// The text to parse, and the label errors give it (`default` when none is passed).
@@ -30,21 +29,10 @@ pub fn parse_wp_file<A: Arg>(text: &A, source_label: &A) -> Result<WpFile, Error
 }
 
 /// Checks a feature folder as a whole (unknown or duplicate files, dependency refs, cycles) and answers
-/// with its plan, graph and state, as JSON text (the view borrows from the plan).
-pub fn load_feature<A: Arg>(files: &A) -> Result<String, Error> {
+/// with its plan, graph and state.
+pub fn load_feature<A: Arg>(files: &A) -> Result<FeaturePlan, Error> {
     let files: FeatureFiles = args::from_arg("files", files)?;
-    let plan = assemble(&files).map_err(Error::new)?;
-    to_json_text(&FeaturePlanView::new(&plan))
-}
-
-/// A WP file's view as JSON text.
-pub fn wp_file_json(file: &WpFile) -> Result<String, Error> {
-    to_json_text(&WpFileView::new(file))
-}
-
-/// Serialises a result; it cannot fail for the core's types, but a host must not crash if it did.
-pub fn to_json_text<T: serde::Serialize>(value: &T) -> Result<String, Error> {
-    serde_json::to_string(value).map_err(|e| Error::new(format!("cannot serialise the result: {e}")))
+    assemble(&files).map_err(Error::new)
 }
 
 /// One WP and its dependencies, as in a `TasksPlan` or `FeaturePlan` entry.
@@ -116,7 +104,36 @@ impl Graph {
     }
 
     /// `{work_packages, dependencies, dependents, topological_order}`.
-    pub fn view(&self) -> GraphView<'_> {
-        GraphView::new(&self.graph)
+    pub fn view(&self) -> &DependencyGraph {
+        &self.graph
     }
+}
+
+/// A feature folder as the host read it: tasks.md and the WP files, each with the name it has.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FeatureFiles {
+    pub slug: String,
+    pub tasks_md: String,
+    /// What errors about tasks.md name as the file; default `tasks.md`.
+    #[serde(default)]
+    pub tasks_label: Option<String>,
+    #[serde(default)]
+    pub wp_files: Vec<NamedText>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NamedText {
+    pub file_name: String,
+    pub text: String,
+}
+
+/// Parses and assembles a feature folder through the core; an error is the core's message, which
+/// names the file.
+pub fn assemble(files: &FeatureFiles) -> Result<FeaturePlan, String> {
+    let label = files.tasks_label.as_deref().unwrap_or("tasks.md");
+    let wp_files: Vec<(String, String)> =
+        files.wp_files.iter().map(|f| (f.file_name.clone(), f.text.clone())).collect();
+    FeaturePlan::from_texts(&files.slug, label, &files.tasks_md, &wp_files).map_err(|e| e.to_string())
 }

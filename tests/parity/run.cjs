@@ -2,6 +2,12 @@
 // The WASM side of the parity test (tests/tests/wasm_parity.rs): runs every case of cases.json through
 // the BUILT npm package and writes, per case, the JSON text of the result or of {"error": message}.
 //
+// A case is one call of the package's API by its own name ({op: "planBatches", args}) or a script of
+// calls on instances ({script: [[op, args], ...]}): `new LamportClock` and `LamportClock.fromJSON` make
+// one (answering null), `LamportClock.tick` calls a method (or reads a getter) of the instance given
+// first as {"$instance": i}, the instance call i made. The plain-ABI module reads the same cases
+// (tests/tests/wasmtime_parity.rs).
+//
 //   node tests/parity/run.cjs <package dir> <cases.json> <results.json>
 const fs = require('node:fs');
 const path = require('node:path');
@@ -13,75 +19,53 @@ if (!pkgDir || !casesPath || !resultsPath) {
 }
 const k = require(path.resolve(pkgDir));
 
-/** Each operation: the case's args in, the value whose JSON is compared out. */
-const ops = {
-  build: (builder, context, payload) => k[builder](context, payload),
-  buildEvent: (eventType, context, payload) => k.buildEvent(eventType, context, payload),
-  factory: (identity, clockValue, steps) => {
-    const factory = new k.EventFactory(identity);
-    const clock = new k.LamportClock(identity.nodeId, clockValue);
-    const events = steps.map(({ eventType, payload, options }) => attempt(() => factory.build(eventType, clock, payload, options)));
-    return { events, clock: clock.value };
-  },
-  validate: (event) => k.validateEvent(event),
-  ulid: (nowMs, entropyHex) => k.ulid(nowMs, entropyHex),
-  nodeId: (hostname, username) => k.nodeId(hostname, username),
-  clock: (nodeId, start, steps, nowMs) => {
-    const clock = new k.LamportClock(nodeId, start);
-    const values = steps.map((step) => (step === 'tick' ? clock.tick() : clock.receive(step.receive)));
-    return { values, json: clock.toJSON(nowMs) };
-  },
-  clockFile: (text) => {
-    const clock = k.LamportClock.fromJSON(text);
-    return { value: clock.value, node_id: clock.nodeId };
-  },
-  fold: (events) => k.foldBoard(events),
-  tasks: (text, label) => k.parseTasksMd(text, label),
-  wpFile: (text, label) => k.parseWpFile(text, label),
-  feature: (files) => k.loadFeature(files),
-  graph: (entries, finished, lanes) => {
-    const graph = new k.DependencyGraph(entries);
-    return {
-      json: graph.toJSON(),
-      unblocked: graph.unblockedBy(finished, lanes),
-      ready: graph.readyToStart(lanes),
-      complete: graph.featureComplete(lanes),
-    };
-  },
-  planImplement: (feature, wp, facts) => k.planImplement(feature, wp, facts),
-  planMerge: (feature, facts) => k.planMerge(feature, facts),
-  planMergeMoves: (feature, target, facts) => k.planMergeMoves(feature, target, facts),
-  planAccept: (feature, facts) => k.planAccept(feature, facts),
-  planMoveTask: (feature, request, facts) => k.planMoveTask(feature, request, facts),
-  planMarkStatus: (feature, request) => k.planMarkStatus(feature, request),
-  planAddHistory: (feature, request, facts) => k.planAddHistory(feature, request, facts),
-  planFinalizeTasks: (feature) => k.planFinalizeTasks(feature),
-  branchName: (slug, wp) => k.branchName(slug, wp),
-  parseBranchName: (branch) => k.parseBranchName(branch),
-  parseAgentsConfig: (yamlText, fileLabel) => k.parseAgentsConfig(yamlText, fileLabel),
-  agentRoster: (yamlText, choice, fileLabel) => k.agentRoster(yamlText, choice, fileLabel),
-  orchestrationStart: (start, nowMs, entropyHex) => k.orchestrationStart(start, nowMs, entropyHex),
-  orchestrationHandle: (state, input, nowMs, entropyHex) => k.orchestrationHandle(state, input, nowMs, entropyHex),
-  runEventDraft: (event, featureSlug) => k.runEventDraft(event, featureSlug),
-  plan: (queued, maxEvents, maxBytes) => k.planBatches(queued, maxEvents, maxBytes),
-  backoff: (attempt, random, schedule) => k.backoffDelayMs(attempt, random, schedule),
-  answer: (status, body, retryAfter) => k.readBatchAnswer(status, body, retryAfter),
-  react: (answer, sent, context) => k.reactToAnswer(answer, sent, context),
-};
-
 /** The value, or {error: message} for a thrown Error (a trap shows up here too, and then differs). */
 function attempt(call) {
   try {
-    return call();
+    return { value: call() };
   } catch (err) {
     return { error: err instanceof Error ? err.message : String(err) };
   }
 }
 
+const isInstance = (arg) => arg !== null && typeof arg === 'object' && !Array.isArray(arg) && '$instance' in arg;
+
+/** One call of the API: a function, a constructor or static (`new C`, `C.fromJSON`), or a member. */
+function run(op, args, instances) {
+  const resolved = args.map((arg) => (isInstance(arg) ? instances[arg.$instance] : arg));
+  if (op.startsWith('new ')) return new k[op.slice(4)](...resolved);
+  const [cls, member] = op.split('.');
+  if (member === undefined) {
+    if (typeof k[op] !== 'function') throw new Error(`run.cjs: unknown op ${op}`);
+    return k[op](...resolved);
+  }
+  if (!isInstance(args[0])) return k[cls][member](...resolved);
+  const [self, ...rest] = resolved;
+  return typeof self[member] === 'function' ? self[member](...rest) : self[member];
+}
+
+function script(calls) {
+  const instances = [];
+  const answers = [];
+  for (const [op, args] of calls) {
+    const made = op.startsWith('new ') || op === 'LamportClock.fromJSON';
+    const result = attempt(() => run(op, args, instances));
+    instances.push(made ? result.value : undefined);
+    if ('error' in result) {
+      answers.push({ error: result.error });
+      if (made) break;
+    } else {
+      answers.push(made ? null : result.value);
+    }
+  }
+  for (const instance of instances) instance?.free();
+  return answers;
+}
+
 const cases = JSON.parse(fs.readFileSync(casesPath, 'utf8'));
-const results = cases.map(({ op, args }) => {
-  const run = ops[op];
-  if (!run) return JSON.stringify({ error: `run.cjs: unknown op ${op}` });
-  return JSON.stringify(attempt(() => run(...args)));
+const results = cases.map((c) => {
+  if (c.script) return JSON.stringify(script(c.script));
+  const result = attempt(() => run(c.op, c.args, []));
+  return JSON.stringify('error' in result ? { error: result.error } : result.value);
 });
 fs.writeFileSync(resultsPath, JSON.stringify(results));

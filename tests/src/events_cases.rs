@@ -1,25 +1,26 @@
 //! Parity cases for the event model: the builders (valid and broken payloads), the ULID-keeping
 //! factory, validation, ULIDs, node ids, the Lamport clock and clock.json, and the board fold.
 
-use super::support::{Case, Rng, SAFE, error_json, result_json, to_json};
+use super::support::{Case, Rng, SAFE, error_json, error_value, instance, result_json, to_json};
 use serde_json::{Value, json};
 use spec_kitty_core::board::Board;
 use spec_kitty_core::validation::validate_event;
 use spec_kitty_core::{
     ClockFile, Event, EventFactory, EventType, Identity, LamportClock, Moment, NodeId, ProjectIdentity, UlidGenerator,
 };
+use spec_kitty_wasm::events::BUILDERS as BUILDER_NAMES;
 use spec_kitty_wasm::payload_from_json;
 
-const BUILDERS: [(EventType, &str); 8] = [
-    (EventType::WPStatusChanged, "buildWpStatusChanged"),
-    (EventType::WPCreated, "buildWpCreated"),
-    (EventType::WPAssigned, "buildWpAssigned"),
-    (EventType::FeatureCreated, "buildFeatureCreated"),
-    (EventType::FeatureCompleted, "buildFeatureCompleted"),
-    (EventType::HistoryAdded, "buildHistoryAdded"),
-    (EventType::ErrorLogged, "buildErrorLogged"),
-    (EventType::DependencyResolved, "buildDependencyResolved"),
-];
+/// Every event type of the core's list with its builder's name.
+const BUILDERS: [(EventType, &str); EventType::ALL.len()] = {
+    let mut all = [(EventType::WPStatusChanged, ""); EventType::ALL.len()];
+    let mut i = 0;
+    while i < all.len() {
+        all[i] = (BUILDER_NAMES[i].1, BUILDER_NAMES[i].0);
+        i += 1;
+    }
+    all
+};
 const LANES: [&str; 4] = ["planned", "doing", "for_review", "done"];
 
 pub fn cases(rng: &mut Rng, out: &mut Vec<Case>) {
@@ -232,7 +233,7 @@ fn build_case(rng: &mut Rng, out: &mut Vec<Case>) {
     };
     // Half through the typed builder, half through buildEvent.
     let (op, args) = if rng.chance(50) {
-        ("build", json!([builder, context.js(), p]))
+        (builder, json!([context.js(), p]))
     } else {
         ("buildEvent", json!([event_type.as_str(), context.js(), p]))
     };
@@ -244,8 +245,10 @@ fn factory_case(rng: &mut Rng, out: &mut Vec<Case>) {
     let mut factory = EventFactory::new(context.identity.clone());
     let mut clock = LamportClock::new(context.clock);
     let mut ms = context.now_ms;
-    let mut steps = Vec::new();
-    let mut results = Vec::new();
+    let identity = identity_js(&context.identity);
+    let mut calls =
+        vec![("new EventFactory", json!([identity])), ("new LamportClock", json!([identity["nodeId"], context.clock]))];
+    let mut results = vec![Value::Null, Value::Null];
     for _ in 0..rng.range(1, 8) {
         let (event_type, _) = *rng.pick(&BUILDERS);
         let mut p = payload(rng, event_type);
@@ -264,12 +267,14 @@ fn factory_case(rng: &mut Rng, out: &mut Vec<Case>) {
             .and_then(|payload| factory.build(&mut clock, at, None, payload).map_err(|e| e.to_string()));
         results.push(match built {
             Ok(event) => event.to_value(),
-            Err(message) => json!({ "error": message }),
+            Err(message) => error_value(message),
         });
-        steps.push(json!({"eventType": event_type.as_str(), "payload": p, "options": {"nowMs": ms, "entropyHex": entropy_hex}}));
+        let options = json!({"nowMs": ms, "entropyHex": entropy_hex});
+        calls.push(("EventFactory.build", json!([instance(0), event_type.as_str(), instance(1), p, options])));
     }
-    let args = json!([identity_js(&context.identity), context.clock, steps]);
-    out.push(Case::new("factory", args, json!({"events": results, "clock": clock.value()}).to_string()));
+    calls.push(("LamportClock.value", json!([instance(1)])));
+    results.push(json!(clock.value()));
+    out.push(Case::script("factory", calls, results));
 }
 
 fn validate_case(rng: &mut Rng, out: &mut Vec<Case>) {
@@ -293,29 +298,29 @@ fn validate_case(rng: &mut Rng, out: &mut Vec<Case>) {
     if rng.chance(5) {
         event = rng.pick(&[Value::Null, json!(42), json!("event"), json!([]), json!({})]).clone();
     }
-    out.push(Case::new("validate", json!([event]), to_json(&validate_event(&event))));
+    out.push(Case::new("validateEvent", json!([event]), to_json(&validate_event(&event))));
 }
 
 fn clock_case(rng: &mut Rng, out: &mut Vec<Case>) {
     let node_id = NodeId::from_host_and_user(&rng.word(), &rng.word());
     let start = if rng.chance(70) { rng.below(100) } else { rng.below(SAFE) };
     let mut clock = LamportClock::new(start);
-    let mut ops = Vec::new();
-    let mut values = Vec::new();
+    let mut calls = vec![("new LamportClock", json!([node_id.to_string(), start]))];
+    let mut answers = vec![Value::Null];
     for _ in 0..rng.range(0, 12) {
         if rng.chance(50) {
-            ops.push(json!("tick"));
-            values.push(clock.tick().expect("far from u64::MAX"));
+            calls.push(("LamportClock.tick", json!([instance(0)])));
+            answers.push(json!(clock.tick().expect("far from u64::MAX")));
         } else {
             let remote = if rng.chance(50) { rng.below(start + 200) } else { rng.below(SAFE) };
-            ops.push(json!({ "receive": remote }));
-            values.push(clock.receive(remote).expect("far from u64::MAX"));
+            calls.push(("LamportClock.receive", json!([instance(0), remote])));
+            answers.push(json!(clock.receive(remote).expect("far from u64::MAX")));
         }
     }
     let now_ms = rng.unix_ms();
-    let file = ClockFile::new(clock, node_id.clone(), now_ms);
-    let args = json!([node_id.to_string(), start, ops, now_ms]);
-    out.push(Case::new("clock", args, json!({"values": values, "json": file}).to_string()));
+    calls.push(("LamportClock.toJSON", json!([instance(0), now_ms])));
+    answers.push(json!(ClockFile::new(clock, node_id.clone(), now_ms)));
+    out.push(Case::script("clock", calls, answers));
 }
 
 fn clock_file_cases(rng: &mut Rng, out: &mut Vec<Case>) {
@@ -333,10 +338,16 @@ fn clock_file_cases(rng: &mut Rng, out: &mut Vec<Case>) {
             7 => format!(r#"{{"node_id": "{node_id}", "value": 9, "updated_at": "x", "extra": [1]}}"#),
             _ => good,
         };
-        let expected = result_json(
-            ClockFile::parse("clock.json", &text).map(|f| json!({"value": f.value, "node_id": f.node_id.to_string()})),
-        );
-        out.push(Case::new("clockFile", json!([text]), expected));
+        let answers = match ClockFile::parse("clock.json", &text) {
+            Ok(f) => vec![Value::Null, json!(f.value), json!(f.node_id.to_string())],
+            Err(err) => vec![error_value(err)],
+        };
+        let calls = vec![
+            ("LamportClock.fromJSON", json!([text])),
+            ("LamportClock.value", json!([instance(0)])),
+            ("LamportClock.nodeId", json!([instance(0)])),
+        ];
+        out.push(Case::script("clockFile", calls, answers));
     }
 }
 
@@ -381,5 +392,5 @@ fn fold_case(rng: &mut Rng, out: &mut Vec<Case>) {
     }
     let parsed: Vec<Event> =
         delivered.iter().map(|v| serde_json::from_value(v.clone()).expect("built events parse")).collect();
-    out.push(Case::new("fold", json!([delivered]), to_json(&Board::from_events(&parsed))));
+    out.push(Case::new("foldBoard", json!([delivered]), to_json(&Board::from_events(&parsed))));
 }

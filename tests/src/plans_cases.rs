@@ -20,7 +20,7 @@ use spec_kitty_core::workflow::plans::{
 };
 use spec_kitty_core::workflow::{FeatureMeta, Lane, WpFile, parse_tasks_md};
 use spec_kitty_wasm::plans::{self as binding, FeatureFolderFiles};
-use spec_kitty_wasm::views::NamedText;
+use spec_kitty_wasm::workflow::NamedText;
 use std::collections::BTreeMap;
 use std::path::Path;
 

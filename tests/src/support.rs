@@ -2,25 +2,57 @@
 
 use serde_json::{Value, json};
 
-/// One input for an export of the WASM package, and the native core's answer as JSON text.
+/// One input for the WASM package, and the native core's answer as JSON text: a call of one operation
+/// of the package's table (`spec_kitty_wasm::ops`, by its JS name), or a script of calls on instances.
 pub struct Case {
-    /// The operation `run.cjs` performs (`build`, `fold`, `tasks`, ...).
+    /// The operation (`buildWpCreated`, `foldBoard`, `parseTasksMd`, ...), or the script's name.
     pub op: &'static str,
-    /// The operation's arguments, as the JS side receives them.
+    /// The operation's arguments, as the JS side receives them; for a script, its `[op, args]` calls.
     pub args: Value,
-    /// What the native core gives: the JSON of the result, or `{"error": message}`.
+    /// What the native core gives: the JSON of the result, or `{"error": message}`; for a script,
+    /// the array of its calls' answers.
     pub expected: String,
+    pub script: bool,
 }
 
 impl Case {
     pub fn new(op: &'static str, args: Value, expected: String) -> Case {
-        Case { op, args, expected }
+        Case { op, args, expected, script: false }
+    }
+
+    /// Calls run in order: a constructor (`new LamportClock`, `LamportClock.fromJSON`...) answers
+    /// `null` and its instance is [`instance`]`(its index)` in later calls' arguments; a method is
+    /// `Class.method` with the instance first. Each call answers in place (`{"error": ...}` when
+    /// refused) and the script stops after a constructor that fails.
+    pub fn script(name: &'static str, calls: Vec<(&str, Value)>, answers: Vec<Value>) -> Case {
+        let calls: Vec<Value> = calls.into_iter().map(|(op, args)| json!([op, args])).collect();
+        Case { op: name, args: Value::Array(calls), expected: Value::Array(answers).to_string(), script: true }
+    }
+
+    /// The case as the runners read it: `{op, args}` or `{script: [[op, args], ...]}`.
+    pub fn input(&self) -> Value {
+        if self.script { json!({ "script": self.args }) } else { json!({ "op": self.op, "args": self.args }) }
     }
 }
 
+/// In a script's arguments, the instance that call `index` made.
+pub fn instance(index: usize) -> Value {
+    json!({ "$instance": index })
+}
+
+/// The message as the package words it (one line, long values cut).
+pub fn message(message: impl std::fmt::Display) -> String {
+    spec_kitty_wasm::args::one_line(&message.to_string())
+}
+
 /// The JSON both sides write for a thrown error.
-pub fn error_json(message: impl std::fmt::Display) -> String {
-    json!({ "error": message.to_string() }).to_string()
+pub fn error_json(text: impl std::fmt::Display) -> String {
+    error_value(text).to_string()
+}
+
+/// [`error_json`] as a value, for a script's answers.
+pub fn error_value(text: impl std::fmt::Display) -> Value {
+    json!({ "error": message(text) })
 }
 
 pub fn to_json<T: serde::Serialize>(value: &T) -> String {

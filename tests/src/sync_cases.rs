@@ -36,7 +36,7 @@ fn plan_case(rng: &mut Rng, out: &mut Vec<Case>) {
     let max_bytes = rng.chance(70).then(|| rng.below(30_000) as usize);
     let plans =
         plan_batches_checked(&queued, max_events.unwrap_or(MAX_BATCH_EVENTS), max_bytes.unwrap_or(MAX_BATCH_BYTES));
-    out.push(Case::new("plan", json!([queued, max_events, max_bytes]), result_json(plans)));
+    out.push(Case::new("planBatches", json!([queued, max_events, max_bytes]), result_json(plans)));
 }
 
 fn backoff_case(rng: &mut Rng, out: &mut Vec<Case>) {
@@ -48,7 +48,7 @@ fn backoff_case(rng: &mut Rng, out: &mut Vec<Case>) {
     let (random_hex, random) = rng.hex_u64();
     let schedule = rng.chance(25).then(|| BackoffSchedule { base_ms: rng.below(SAFE >> 20), cap_ms: rng.below(SAFE) });
     let delay = schedule.unwrap_or(BackoffSchedule::DEFAULT).delay_ms(attempt, random);
-    out.push(Case::new("backoff", json!([attempt, random_hex, schedule]), to_json(&delay)));
+    out.push(Case::new("backoffDelayMs", json!([attempt, random_hex, schedule]), to_json(&delay)));
 }
 
 fn results_body(rng: &mut Rng) -> String {
@@ -90,7 +90,7 @@ fn answer_case(rng: &mut Rng, out: &mut Vec<Case>) {
         _ => Some(rng.below(1_000_000_000).to_string()),
     };
     let answer = BatchAnswer::from_http(status, &body, retry_after.as_deref().and_then(parse_retry_after_ms));
-    out.push(Case::new("answer", json!([status, body, retry_after]), to_json(&answer)));
+    out.push(Case::new("readBatchAnswer", json!([status, body, retry_after]), to_json(&answer)));
 }
 
 fn random_answer(rng: &mut Rng, sent: &[SentEvent]) -> BatchAnswer {
@@ -150,5 +150,5 @@ fn react_case(rng: &mut Rng, out: &mut Vec<Case>) {
         "tokenJustRefreshed": ctx.token_just_refreshed,
     });
     let outcome = react_to_answer(&answer, &sent, &ctx);
-    out.push(Case::new("react", json!([answer, sent, js_ctx]), to_json(&outcome)));
+    out.push(Case::new("reactToAnswer", json!([answer, sent, js_ctx]), to_json(&outcome)));
 }

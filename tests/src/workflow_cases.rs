@@ -1,11 +1,11 @@
 //! Parity cases for the workflow model: tasks.md, WP files and whole feature folders (the three
 //! fixture features and generated ones, well-formed and broken), and dependency graphs.
 
-use super::support::{Case, Rng, error_json, result_json, to_json};
+use super::support::{Case, Rng, error_json, error_value, instance, result_json, to_json};
 use serde_json::{Value, json};
 use spec_kitty_core::ids::WpId;
 use spec_kitty_core::workflow::{DependencyGraph, Lane, WpFile, parse_tasks_md};
-use spec_kitty_wasm::views::{FeatureFiles, FeaturePlanView, GraphView, NamedText, WpFileView, load_feature};
+use spec_kitty_wasm::workflow::{FeatureFiles, NamedText, assemble as load_feature};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -35,23 +35,23 @@ pub fn cases(rng: &mut Rng, out: &mut Vec<Case>) {
 }
 
 fn tasks_case(text: &str, label: &str) -> Case {
-    Case::new("tasks", json!([text, label]), result_json(parse_tasks_md(label, text)))
+    Case::new("parseTasksMd", json!([text, label]), result_json(parse_tasks_md(label, text)))
 }
 
 fn wp_file_case(text: &str, label: &str) -> Case {
     let expected = match WpFile::parse(label, text) {
-        Ok(file) => to_json(&WpFileView::new(&file)),
+        Ok(file) => to_json(&file),
         Err(err) => error_json(err),
     };
-    Case::new("wpFile", json!([text, label]), expected)
+    Case::new("parseWpFile", json!([text, label]), expected)
 }
 
 fn feature_files_case(files: &FeatureFiles) -> Case {
     let expected = match load_feature(files) {
-        Ok(plan) => to_json(&FeaturePlanView::new(&plan)),
+        Ok(plan) => to_json(&plan),
         Err(message) => error_json(message),
     };
-    Case::new("feature", json!([files]), expected)
+    Case::new("loadFeature", json!([files]), expected)
 }
 
 /// The three real features of tests/fixtures/kitty-specs: tasks.md, every WP file, the folder.
@@ -267,16 +267,23 @@ fn graph_case(rng: &mut Rng, out: &mut Vec<Case>) {
     let typed_lanes: BTreeMap<WpId, Lane> =
         lanes.iter().map(|(k, v)| (wp(k), v.parse().expect("generated lane"))).collect();
     let graph = DependencyGraph::new(entries.iter().map(|(id, deps)| (wp(id), deps.iter().map(|d| wp(d)).collect())));
-    let expected = match graph {
-        Ok(graph) => json!({
-            "json": GraphView::new(&graph),
-            "unblocked": graph.unblocked_by(&wp(&finished), &typed_lanes),
-            "ready": graph.ready_to_start(&typed_lanes),
-            "complete": graph.feature_complete(&typed_lanes),
-        })
-        .to_string(),
-        Err(err) => error_json(err),
+    let answers = match graph {
+        Ok(graph) => vec![
+            Value::Null,
+            json!(graph),
+            json!(graph.unblocked_by(&wp(&finished), &typed_lanes)),
+            json!(graph.ready_to_start(&typed_lanes)),
+            json!(graph.feature_complete(&typed_lanes)),
+        ],
+        Err(err) => vec![error_value(err)],
     };
     let js_entries: Vec<Value> = entries.iter().map(|(id, deps)| json!({"id": id, "dependencies": deps})).collect();
-    out.push(Case::new("graph", json!([js_entries, finished, lanes]), expected));
+    let calls = vec![
+        ("new DependencyGraph", json!([js_entries])),
+        ("DependencyGraph.toJSON", json!([instance(0)])),
+        ("DependencyGraph.unblockedBy", json!([instance(0), finished, lanes])),
+        ("DependencyGraph.readyToStart", json!([instance(0), lanes])),
+        ("DependencyGraph.featureComplete", json!([instance(0), lanes])),
+    ];
+    out.push(Case::script("graph", calls, answers));
 }

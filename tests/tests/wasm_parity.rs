@@ -24,7 +24,7 @@ fn native_and_wasm_give_identical_outputs() {
     let root = repo_root();
     let pkg = root.join("host-wasm").join("pkg");
     assert!(
-        pkg.join("package.json").is_file() && pkg.join("node").join("spec_kitty_wasm_bg.wasm").is_file(),
+        pkg.join("package.json").is_file() && pkg.join("spec_kitty_wasm_bg.wasm").is_file(),
         "the npm package is not built ({} is missing): run `bash scripts/build-wasm.sh` first",
         pkg.display()
     );
@@ -35,8 +35,7 @@ fn native_and_wasm_give_identical_outputs() {
     std::fs::create_dir_all(&dir).expect("temporary folder");
     let cases_path = dir.join("cases.json");
     let results_path = dir.join("results.json");
-    let inputs: Vec<serde_json::Value> =
-        cases.iter().map(|c| serde_json::json!({ "op": c.op, "args": c.args })).collect();
+    let inputs: Vec<serde_json::Value> = cases.iter().map(|c| c.input()).collect();
     std::fs::write(&cases_path, serde_json::to_string(&inputs).expect("cases serialise")).expect("write cases.json");
 
     let output = Command::new("node")

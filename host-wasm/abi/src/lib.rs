@@ -9,9 +9,10 @@
 //!   host reads then frees with `dealloc`. The inputs stay the host's, to free after the call. A
 //!   refused input answers `{"error": message}`; 0 means the answer could not be allocated.
 //!
-//! The operations are those of the Node parity runner (`tests/parity/run.cjs`), with the same answers;
-//! they are dispatched in [`ops`] to the host-neutral functions of `spec-kitty-wasm`, which the npm
-//! package uses too. This module has no clock and no random source: time and entropy must be passed
+//! The operations are the npm package's, by the names its JS API gives them (`buildWpCreated`,
+//! `validateEvent`, `LamportClock.tick`...), from the one table both serve (`spec_kitty_wasm::ops`);
+//! class instances are handles ([`ops`]). This module has no clock and no random source: time and
+//! entropy must be passed
 //! (`nowMs`, `entropyHex`, `random`); leaving them out is an error.
 //!
 //! Build (scripts/build-wasm.sh does):

@@ -1,20 +1,29 @@
-//! The operations of the plain-ABI module: the same names, arguments and answers as the Node parity
-//! runner (`tests/parity/run.cjs`) gives through the npm package, so one set of cases checks both.
-//! Dispatch only: every reading of an argument and every decision is in `spec-kitty-wasm`'s
-//! host-neutral functions or the core.
+//! The operations of the plain-ABI module: the npm package's table (`spec_kitty_wasm::ops`), by the
+//! JS API's names, with the class instances kept here as handles.
+//!
+//! - a function: `call("planBatches", [queued, maxEvents, maxBytes])`, `call("buildWpCreated", [context,
+//!   payload])`: its answer;
+//! - a constructor (`new LamportClock`, `LamportClock.fromJSON`, `new EventFactory`,
+//!   `new DependencyGraph`): `{"handle": n}`;
+//! - a method: `call("LamportClock.tick", [handle])`, `call("EventFactory.build", [factory, eventType,
+//!   clock, payload, options])` (the clock is a handle too): its answer;
+//! - `call("free", [handle])`: `null`; the instance is gone.
 
-use serde::Serialize;
 use serde_json::{Value, json};
-use spec_kitty_wasm::args::{Arg, Error, NULL};
-use spec_kitty_wasm::clock::Clock;
-use spec_kitty_wasm::events::{self, BUILDERS, Factory};
-use spec_kitty_wasm::{board, orchestrate, plans, sync, workflow};
+use spec_kitty_wasm::args::Error;
+use spec_kitty_wasm::ops::{self, Object};
+use std::cell::RefCell;
+
+thread_local! {
+    /// The instances the host holds handles to; a handle is an index, and a freed slot stays empty.
+    static OBJECTS: RefCell<Vec<Option<Object>>> = const { RefCell::new(Vec::new()) };
+}
 
 /// The JSON answer to `op` on `args` (JSON text of an array of arguments): the result, or
 /// `{"error": message}`.
 pub fn call(op: &str, args: &str) -> String {
     let answer = match serde_json::from_str::<Value>(args) {
-        Ok(Value::Array(args)) => run(op, &args),
+        Ok(Value::Array(args)) => run(op, &args.iter().collect::<Vec<_>>()),
         Ok(_) => Err(Error::field("args", "expected a JSON array")),
         Err(err) => Err(Error::field("args", err)),
     };
@@ -26,108 +35,57 @@ pub fn error_json(message: &str) -> String {
     json!({ "error": message }).to_string()
 }
 
-fn text<T: Serialize>(value: &T) -> Result<String, Error> {
-    workflow::to_json_text(value)
-}
-
-fn value<T: Serialize>(value: &T) -> Result<Value, Error> {
-    serde_json::to_value(value).map_err(|e| Error::new(format!("cannot serialise the result: {e}")))
-}
-
-fn run(op: &str, args: &[Value]) -> Result<String, Error> {
-    // A missing trailing argument is `undefined` in JS: absent, like `null`.
-    let arg = |i: usize| args.get(i).unwrap_or(&NULL);
-    match op {
-        "build" => {
-            let name = arg(0).as_str().unwrap_or_default();
-            let (_, event_type) = BUILDERS
-                .iter()
-                .find(|(builder, _)| *builder == name)
-                .ok_or_else(|| Error::new(format!("unknown builder `{name}`")))?;
-            Ok(events::build(*event_type, &arg(1), &arg(2))?.0.to_json())
-        }
-        "buildEvent" => Ok(events::build(events::event_type(&arg(0))?, &arg(1), &arg(2))?.0.to_json()),
-        "factory" => factory(&arg(0), &arg(1), &arg(2)),
-        "validate" => text(&events::validate(&arg(0))),
-        "ulid" => text(&events::ulid(&arg(0), &arg(1))?),
-        "nodeId" => text(&events::node_id(&arg(0), &arg(1))?),
-        "clock" => clock(&arg(0), &arg(1), &arg(2), &arg(3)),
-        "clockFile" => {
-            let clock = Clock::from_file(&arg(0))?;
-            text(&json!({ "value": clock.value(), "node_id": clock.node_id.to_string() }))
-        }
-        "fold" => text(&board::fold(&arg(0))?),
-        "tasks" => text(&workflow::parse_tasks(&arg(0), &arg(1))?),
-        "wpFile" => workflow::wp_file_json(&workflow::parse_wp_file(&arg(0), &arg(1))?),
-        "feature" => workflow::load_feature(&arg(0)),
-        "graph" => graph(&arg(0), &arg(1), &arg(2)),
-        "planImplement" => text(&plans::plan_implement(&arg(0), &arg(1), &arg(2))?),
-        "planMerge" => text(&plans::plan_merge(&arg(0), &arg(1))?),
-        "planMergeMoves" => text(&plans::plan_merge_moves(&arg(0), &arg(1), &arg(2))?),
-        "planAccept" => text(&plans::plan_accept(&arg(0), &arg(1))?),
-        "planMoveTask" => text(&plans::plan_move_task(&arg(0), &arg(1), &arg(2))?),
-        "planMarkStatus" => text(&plans::plan_mark_status(&arg(0), &arg(1))?),
-        "planAddHistory" => text(&plans::plan_add_history(&arg(0), &arg(1), &arg(2))?),
-        "planFinalizeTasks" => text(&plans::plan_finalize_tasks(&arg(0))?),
-        "branchName" => text(&plans::branch_name(&arg(0), &arg(1))?),
-        "parseBranchName" => text(&plans::parse_branch_name(&arg(0))?),
-        "parseAgentsConfig" => text(&orchestrate::parse_agents_config(&arg(0), &arg(1))?),
-        "agentRoster" => text(&orchestrate::agent_roster(&arg(0), &arg(1), &arg(2))?),
-        "orchestrationStart" => text(&orchestrate::orchestration_start(&arg(0), &arg(1), &arg(2))?),
-        "orchestrationHandle" => text(&orchestrate::orchestration_handle(&arg(0), &arg(1), &arg(2), &arg(3))?),
-        "runEventDraft" => text(&orchestrate::run_event_draft(&arg(0), &arg(1))?),
-        "plan" => text(&sync::plan(&arg(0), &arg(1), &arg(2))?),
-        "backoff" => text(&sync::backoff_delay_ms(&arg(0), &arg(1), &arg(2))?),
-        "answer" => text(&sync::read_batch_answer(&arg(0), &arg(1), &arg(2))?),
-        "react" => text(&sync::react(&arg(0), &arg(1), &arg(2))?),
-        _ => Err(Error::new(format!("unknown op {op}"))),
-    }
-}
-
-fn steps<'a>(field: &str, steps: &'a Value) -> Result<&'a [Value], Error> {
-    steps.as_array().map(Vec::as_slice).ok_or_else(|| Error::field(field, "expected an array"))
-}
-
-/// An `EventFactory` and a `LamportClock` for one identity, then each step built in turn; a refused
-/// step answers its error in place and the others go on.
-fn factory(identity: &&Value, clock_value: &&Value, step_list: &&Value) -> Result<String, Error> {
-    let mut factory = Factory::new(identity)?;
-    let mut clock = Clock::new(&identity.prop("nodeId"), clock_value)?;
-    let mut built = Vec::new();
-    for step in steps("steps", step_list)? {
-        let event =
-            factory.build(&step.prop("eventType"), &mut clock.clock, &step.prop("payload"), &step.prop("options"));
-        built.push(match event {
-            Ok(event) => event.to_value(),
-            Err(err) => json!({ "error": err.message }),
+fn run(op: &str, args: &[&Value]) -> Result<String, Error> {
+    if ops::is_constructor(op) {
+        let object = ops::construct(op, args)?;
+        let handle = OBJECTS.with_borrow_mut(|objects| {
+            objects.push(Some(object));
+            objects.len() - 1
         });
+        return Ok(json!({ "handle": handle }).to_string());
     }
-    text(&json!({ "events": built, "clock": clock.value() }))
+    if op == "free" {
+        let handle = handle("handle", args.first())?;
+        OBJECTS.with_borrow_mut(|objects| objects.get_mut(handle).and_then(Option::take));
+        return Ok("null".to_string());
+    }
+    let Some((class, method)) = op.split_once('.') else {
+        return ops::call(op, args);
+    };
+    let this = handle("this", args.first())?;
+    let rest = args.get(1..).unwrap_or_default();
+    // Taken out while it runs, so that `EventFactory.build` can borrow its clock from the same table.
+    let mut object = OBJECTS
+        .with_borrow_mut(|objects| objects.get_mut(this).and_then(Option::take))
+        .ok_or_else(|| Error::field("this", format!("no {class} has handle {this} (freed?)")))?;
+    let answer = method_of(&mut object, class, method, rest);
+    OBJECTS.with_borrow_mut(|objects| objects[this] = Some(object));
+    answer
 }
 
-/// A `LamportClock` through `"tick"` and `{"receive": n}` steps, then its `clock.json`.
-fn clock(node_id: &&Value, start: &&Value, step_list: &&Value, now_ms: &&Value) -> Result<String, Error> {
-    let mut clock = Clock::new(node_id, start)?;
-    let mut values = Vec::new();
-    for step in steps("steps", step_list)? {
-        values.push(if step.as_str() == Some("tick") {
-            clock.tick()?
-        } else {
-            clock.receive(&step.prop("receive"))?
-        });
+fn method_of(object: &mut Object, class: &str, method: &str, args: &[&Value]) -> Result<String, Error> {
+    if object.class() != class {
+        return Err(Error::field("this", format!("expected a {class}, got a {}", object.class())));
     }
-    let file = clock.to_file(now_ms)?;
-    text(&json!({ "values": values, "json": value(&file)? }))
+    match object {
+        Object::LamportClock(clock) => ops::clock_method(clock, method, args),
+        Object::DependencyGraph(graph) => ops::graph_method(graph, method, args),
+        Object::EventFactory(factory) if method == "build" => {
+            let clock_handle = handle("clock", args.get(1))?;
+            OBJECTS.with_borrow_mut(|objects| match objects.get_mut(clock_handle) {
+                Some(Some(Object::LamportClock(clock))) => ops::factory_method(factory, Some(clock), method, args),
+                _ => Err(Error::field("clock", "expected a LamportClock")),
+            })
+        }
+        Object::EventFactory(factory) => ops::factory_method(factory, None, method, args),
+    }
 }
 
-/// A `DependencyGraph`, its JSON view and its three questions about `lanes`.
-fn graph(entries: &&Value, finished: &&Value, lanes: &&Value) -> Result<String, Error> {
-    let graph = workflow::Graph::new(entries)?;
-    let json = value(&graph.view())?;
-    let unblocked = graph.unblocked_by(finished, lanes)?;
-    let ready = graph.ready_to_start(lanes)?;
-    let complete = graph.feature_complete(lanes)?;
-    text(&json!({ "json": json, "unblocked": unblocked, "ready": ready, "complete": complete }))
+fn handle(field: &str, value: Option<&&Value>) -> Result<usize, Error> {
+    value
+        .and_then(|v| v.as_u64())
+        .and_then(|n| usize::try_from(n).ok())
+        .ok_or_else(|| Error::field(field, "expected a handle"))
 }
 
 #[cfg(test)]
@@ -136,7 +94,7 @@ mod tests {
 
     #[test]
     fn refused_inputs_answer_an_error_object() {
-        assert_eq!(call("nope", "[]"), r#"{"error":"unknown op nope"}"#);
+        assert_eq!(call("nope", "[]"), r#"{"error":"unknown operation `nope`"}"#);
         assert!(call("ulid", "{").starts_with(r#"{"error":"args: "#));
         assert_eq!(call("ulid", "[]"), r#"{"error":"nowMs: required: this host has no clock"}"#);
         assert_eq!(call("nodeId", r#"["h", 1]"#), r#"{"error":"username: expected a string"}"#);
@@ -145,6 +103,17 @@ mod tests {
     #[test]
     fn answers_as_the_native_core_does() {
         assert_eq!(call("ulid", r#"[0, "0"]"#), r#""00000000000000000000000000""#);
-        assert_eq!(call("backoff", r#"[0, "0"]"#), "250");
+        assert_eq!(call("backoffDelayMs", r#"[0, "0"]"#), "250");
+    }
+
+    #[test]
+    fn instances_live_behind_handles() {
+        let clock = call("new LamportClock", r#"["0123456789ab", 41]"#);
+        let handle: serde_json::Value = serde_json::from_str(&clock).expect("json");
+        let handle = handle["handle"].as_u64().expect("a handle");
+        assert_eq!(call("LamportClock.tick", &format!("[{handle}]")), "42");
+        assert_eq!(call("LamportClock.receive", &format!("[{handle}, 100]")), "101");
+        assert_eq!(call("free", &format!("[{handle}]")), "null");
+        assert!(call("LamportClock.tick", &format!("[{handle}]")).contains("freed"));
     }
 }

@@ -1,7 +1,8 @@
 //! JS export: the Lamport clock as a class, with `clock.json` as its JSON form.
 
-use super::{js_error, or_undefined, to_js};
+use super::{answer, js_error, or_undefined};
 use crate::clock::Clock;
+use crate::ops::{self, Object};
 use wasm_bindgen::prelude::*;
 
 /// A node's Lamport clock: `tick()` for a local event, `receive(remote)` for a value seen elsewhere.
@@ -14,6 +15,17 @@ impl JsLamportClock {
     pub(crate) fn core_mut(&mut self) -> &mut Clock {
         &mut self.clock
     }
+
+    fn construct(op: &str, args: &[JsValue]) -> Result<JsLamportClock, JsValue> {
+        match ops::construct(op, args).map_err(js_error)? {
+            Object::LamportClock(clock) => Ok(JsLamportClock { clock }),
+            _ => unreachable!("`{op}` makes a LamportClock"),
+        }
+    }
+
+    fn method(&mut self, method: &str, args: &[JsValue]) -> Result<JsValue, JsValue> {
+        answer(ops::clock_method(&mut self.clock, method, args))
+    }
 }
 
 #[wasm_bindgen(js_class = LamportClock)]
@@ -24,7 +36,7 @@ impl JsLamportClock {
         #[wasm_bindgen(js_name = nodeId, unchecked_param_type = "string")] node_id: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "number")] value: Option<JsValue>,
     ) -> Result<JsLamportClock, JsValue> {
-        Ok(JsLamportClock { clock: Clock::new(&node_id, &or_undefined(value)).map_err(js_error)? })
+        JsLamportClock::construct("new LamportClock", &[node_id, or_undefined(value)])
     }
 
     #[wasm_bindgen(getter)]
@@ -38,26 +50,28 @@ impl JsLamportClock {
     }
 
     /// Advances for a local event and returns the value that event carries.
-    pub fn tick(&mut self) -> Result<f64, JsValue> {
-        self.clock.tick().map(|v| v as f64).map_err(js_error)
+    #[wasm_bindgen(unchecked_return_type = "number")]
+    pub fn tick(&mut self) -> Result<JsValue, JsValue> {
+        self.method("tick", &[])
     }
 
     /// Merges a remote value: max(local, remote) + 1, returned.
+    #[wasm_bindgen(unchecked_return_type = "number")]
     pub fn receive(
         &mut self,
         #[wasm_bindgen(unchecked_param_type = "number")] remote: JsValue,
-    ) -> Result<f64, JsValue> {
-        self.clock.receive(&remote).map(|v| v as f64).map_err(js_error)
+    ) -> Result<JsValue, JsValue> {
+        self.method("receive", &[remote])
     }
 
     /// The `clock.json` object: `{value, node_id, updated_at}`, `updated_at` from `nowMs` (default
     /// `Date.now()`). `JSON.stringify(clock)` calls it with a key, which counts as no time given.
     #[wasm_bindgen(js_name = toJSON, unchecked_return_type = "ClockJson")]
     pub fn to_json(
-        &self,
+        &mut self,
         #[wasm_bindgen(js_name = nowMs, unchecked_optional_param_type = "number | string")] now_ms: Option<JsValue>,
     ) -> Result<JsValue, JsValue> {
-        to_js(&self.clock.to_file(&or_undefined(now_ms)).map_err(js_error)?)
+        self.method("toJSON", &[or_undefined(now_ms)])
     }
 
     /// Reads `clock.json`, as its text or as the parsed object. A missing, empty or corrupt file is an
@@ -66,6 +80,6 @@ impl JsLamportClock {
     pub fn from_json(
         #[wasm_bindgen(unchecked_param_type = "ClockJson | string")] json: JsValue,
     ) -> Result<JsLamportClock, JsValue> {
-        Ok(JsLamportClock { clock: Clock::from_file(&json).map_err(js_error)? })
+        JsLamportClock::construct("LamportClock.fromJSON", &[json])
     }
 }

@@ -1,6 +1,7 @@
 //! The JS face (feature `js`): wasm-bindgen exports over the host-neutral operations of this crate.
 //!
-//! Values cross the boundary as JSON text: `JSON.stringify` on the way in, `serde_json` on the Rust
+//! Every export is a typed entry point into the table of [`crate::ops`], which the plain-ABI module
+//! serves too. Values cross the boundary as JSON text: `JSON.stringify` on the way in, `serde_json` on the Rust
 //! side, `serde_json::to_string` and `JSON.parse` on the way out. Key order is therefore the core's own
 //! (the envelope's keys come in the contract's order), and a JS host sees exactly the bytes the native
 //! core writes.
@@ -28,6 +29,9 @@ const TS_TYPES: &str = include_str!("../types.d.ts");
 /// A JS host's arguments: `undefined` and `null` are absent; time and entropy come from `Date.now()`
 /// and `crypto.getRandomValues`.
 impl Arg for JsValue {
+    fn absent() -> Self {
+        JsValue::UNDEFINED
+    }
     fn is_absent(&self) -> bool {
         self.is_undefined() || self.is_null()
     }
@@ -49,6 +53,13 @@ impl Arg for JsValue {
     fn bigint_text(&self) -> Option<String> {
         let big = self.dyn_ref::<js_sys::BigInt>()?;
         Some(big.to_string(10).map(String::from).unwrap_or_default())
+    }
+    fn call_method(&self, field: &str, name: &str) -> Result<(), Error> {
+        let method = self.prop(name);
+        let method = method
+            .dyn_ref::<js_sys::Function>()
+            .ok_or_else(|| Error::field(field, format!("{name} is not a function")))?;
+        method.call0(self).map(|_| ()).map_err(|e| Error::field(field, js_message(&e)))
     }
     fn prop(&self, key: &str) -> Self {
         if !JsValue::is_object(self) {
@@ -95,6 +106,16 @@ pub fn js_error(err: Error) -> JsValue {
         let _ = Reflect::set(&js, &JsValue::from_str("issues"), &list);
     }
     js
+}
+
+/// Runs `op` of the shared table ([`crate::ops`]) and hands its answer to JS.
+pub fn call(op: &str, args: &[JsValue]) -> Result<JsValue, JsValue> {
+    answer(crate::ops::call(op, args))
+}
+
+/// An answer of the table, as JS values (`JSON.parse`), or the thrown `Error`.
+pub fn answer(result: Result<String, Error>) -> Result<JsValue, JsValue> {
+    json_to_js(&result.map_err(js_error)?)
 }
 
 /// Serialises a core value and hands it to JS as plain objects, arrays, strings and numbers.

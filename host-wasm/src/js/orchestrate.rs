@@ -1,7 +1,6 @@
 //! JS exports: the `orchestrate` scheduler, agents.yaml and the run's agents.
 
-use super::{js_error, or_undefined, to_js};
-use crate::orchestrate;
+use super::{call, or_undefined};
 use wasm_bindgen::prelude::*;
 
 /// agents.yaml's text, checked: the core's `AgentsConfig`. Throws naming `fileLabel` (default
@@ -11,7 +10,7 @@ pub fn parse_agents_config(
     #[wasm_bindgen(js_name = yamlText, unchecked_param_type = "string")] yaml_text: JsValue,
     #[wasm_bindgen(js_name = fileLabel, unchecked_optional_param_type = "string")] file_label: Option<JsValue>,
 ) -> Result<JsValue, JsValue> {
-    to_js(&orchestrate::parse_agents_config(&yaml_text, &or_undefined(file_label)).map_err(js_error)?)
+    call("parseAgentsConfig", &[yaml_text, or_undefined(file_label)])
 }
 
 /// The agents of a run, in fallback order, from agents.yaml's text and the `--impl-agent` /
@@ -22,7 +21,7 @@ pub fn agent_roster(
     #[wasm_bindgen(unchecked_optional_param_type = "AgentChoice")] choice: Option<JsValue>,
     #[wasm_bindgen(js_name = fileLabel, unchecked_optional_param_type = "string")] file_label: Option<JsValue>,
 ) -> Result<JsValue, JsValue> {
-    to_js(&orchestrate::agent_roster(&yaml_text, &or_undefined(choice), &or_undefined(file_label)).map_err(js_error)?)
+    call("agentRoster", &[yaml_text, or_undefined(choice), or_undefined(file_label)])
 }
 
 /// A new run: its first state and actions. `nowMs` and `entropyHex` default to the host's.
@@ -32,10 +31,7 @@ pub fn orchestration_start(
     #[wasm_bindgen(js_name = nowMs, unchecked_optional_param_type = "number")] now_ms: Option<JsValue>,
     #[wasm_bindgen(js_name = entropyHex, unchecked_optional_param_type = "string")] entropy_hex: Option<JsValue>,
 ) -> Result<JsValue, JsValue> {
-    to_js(
-        &orchestrate::orchestration_start(&start, &or_undefined(now_ms), &or_undefined(entropy_hex))
-            .map_err(js_error)?,
-    )
+    call("orchestrationStart", &[start, or_undefined(now_ms), or_undefined(entropy_hex)])
 }
 
 /// What happened to the run in `state`: its next state and the actions to carry out, in order.
@@ -46,10 +42,7 @@ pub fn orchestration_handle(
     #[wasm_bindgen(js_name = nowMs, unchecked_optional_param_type = "number")] now_ms: Option<JsValue>,
     #[wasm_bindgen(js_name = entropyHex, unchecked_optional_param_type = "string")] entropy_hex: Option<JsValue>,
 ) -> Result<JsValue, JsValue> {
-    to_js(
-        &orchestrate::orchestration_handle(&state, &input, &or_undefined(now_ms), &or_undefined(entropy_hex))
-            .map_err(js_error)?,
-    )
+    call("orchestrationHandle", &[state, input, or_undefined(now_ms), or_undefined(entropy_hex)])
 }
 
 /// The event an `emit` action announces, as `{event_type, payload, causation}` for `buildEvent`.
@@ -58,5 +51,5 @@ pub fn run_event_draft(
     #[wasm_bindgen(unchecked_param_type = "RunEvent")] event: JsValue,
     #[wasm_bindgen(js_name = featureSlug, unchecked_param_type = "string")] feature_slug: JsValue,
 ) -> Result<JsValue, JsValue> {
-    to_js(&orchestrate::run_event_draft(&event, &feature_slug).map_err(js_error)?)
+    call("runEventDraft", &[event, feature_slug])
 }

@@ -1,7 +1,6 @@
 //! JS exports: the workflow commands' plans, and the WP branch names.
 
-use super::{js_error, to_js};
-use crate::plans;
+use super::call;
 use wasm_bindgen::prelude::*;
 
 /// What `implement WP` will do: its branch and worktree, the branch it starts from, the git steps,
@@ -12,7 +11,7 @@ pub fn plan_implement(
     #[wasm_bindgen(unchecked_param_type = "WpId")] wp: JsValue,
     #[wasm_bindgen(unchecked_param_type = "PlanFacts")] facts: JsValue,
 ) -> Result<JsValue, JsValue> {
-    to_js(&plans::plan_implement(&feature, &wp, &facts).map_err(js_error)?)
+    call("planImplement", &[feature, wp, facts])
 }
 
 /// What `merge` merges into the feature's target branch, in order. Needs `facts.repository`.
@@ -21,7 +20,7 @@ pub fn plan_merge(
     #[wasm_bindgen(unchecked_param_type = "FeatureFolderFiles")] feature: JsValue,
     #[wasm_bindgen(unchecked_param_type = "PlanFacts")] facts: JsValue,
 ) -> Result<JsValue, JsValue> {
-    to_js(&plans::plan_merge(&feature, &facts).map_err(js_error)?)
+    call("planMerge", &[feature, facts])
 }
 
 /// Which WPs `merge` moves to for_review once its merges into `target` are done, from the facts
@@ -32,7 +31,7 @@ pub fn plan_merge_moves(
     #[wasm_bindgen(unchecked_param_type = "string")] target: JsValue,
     #[wasm_bindgen(unchecked_param_type = "PlanFacts")] facts: JsValue,
 ) -> Result<JsValue, JsValue> {
-    to_js(&plans::plan_merge_moves(&feature, &target, &facts).map_err(js_error)?)
+    call("planMergeMoves", &[feature, target, facts])
 }
 
 /// What `accept` does: the WPs in for_review move to done; the feature completes with its last WP.
@@ -42,7 +41,7 @@ pub fn plan_accept(
     #[wasm_bindgen(unchecked_param_type = "FeatureFolderFiles")] feature: JsValue,
     #[wasm_bindgen(unchecked_param_type = "PlanFacts")] facts: JsValue,
 ) -> Result<JsValue, JsValue> {
-    to_js(&plans::plan_accept(&feature, &facts).map_err(js_error)?)
+    call("planAccept", &[feature, facts])
 }
 
 /// What `agent tasks move-task` does. Needs `facts.occasion`.
@@ -52,7 +51,7 @@ pub fn plan_move_task(
     #[wasm_bindgen(unchecked_param_type = "MoveRequest")] request: JsValue,
     #[wasm_bindgen(unchecked_param_type = "PlanFacts")] facts: JsValue,
 ) -> Result<JsValue, JsValue> {
-    to_js(&plans::plan_move_task(&feature, &request, &facts).map_err(js_error)?)
+    call("planMoveTask", &[feature, request, facts])
 }
 
 /// What `agent tasks mark-status` does to tasks.md, and the notes it announces.
@@ -61,7 +60,7 @@ pub fn plan_mark_status(
     #[wasm_bindgen(unchecked_param_type = "FeatureFolderFiles")] feature: JsValue,
     #[wasm_bindgen(unchecked_param_type = "MarkStatusRequest")] request: JsValue,
 ) -> Result<JsValue, JsValue> {
-    to_js(&plans::plan_mark_status(&feature, &request).map_err(js_error)?)
+    call("planMarkStatus", &[feature, request])
 }
 
 /// What `agent tasks add-history` does: an activity line and a HistoryAdded. Needs `facts.occasion`.
@@ -71,7 +70,7 @@ pub fn plan_add_history(
     #[wasm_bindgen(unchecked_param_type = "AddHistoryRequest")] request: JsValue,
     #[wasm_bindgen(unchecked_param_type = "PlanFacts")] facts: JsValue,
 ) -> Result<JsValue, JsValue> {
-    to_js(&plans::plan_add_history(&feature, &request, &facts).map_err(js_error)?)
+    call("planAddHistory", &[feature, request, facts])
 }
 
 /// What `agent feature finalize-tasks` does: dependencies written into the WP files, then
@@ -80,20 +79,20 @@ pub fn plan_add_history(
 pub fn plan_finalize_tasks(
     #[wasm_bindgen(unchecked_param_type = "FeatureFolderFiles")] feature: JsValue,
 ) -> Result<JsValue, JsValue> {
-    to_js(&plans::plan_finalize_tasks(&feature).map_err(js_error)?)
+    call("planFinalizeTasks", &[feature])
 }
 
 /// The branch a WP is implemented on: `{slug}-{wp}`, like `028-cli-event-emission-sync-WP01`.
-#[wasm_bindgen(js_name = branchName)]
+#[wasm_bindgen(js_name = branchName, unchecked_return_type = "string")]
 pub fn branch_name(
     #[wasm_bindgen(unchecked_param_type = "string")] slug: JsValue,
     #[wasm_bindgen(unchecked_param_type = "WpId")] wp: JsValue,
-) -> Result<String, JsValue> {
-    plans::branch_name(&slug, &wp).map_err(js_error)
+) -> Result<JsValue, JsValue> {
+    call("branchName", &[slug, wp])
 }
 
 /// The feature slug and WP a branch made by `branchName` names; `null` for any other branch.
 #[wasm_bindgen(js_name = parseBranchName, unchecked_return_type = "BranchParts | null")]
 pub fn parse_branch_name(#[wasm_bindgen(unchecked_param_type = "string")] branch: JsValue) -> Result<JsValue, JsValue> {
-    to_js(&plans::parse_branch_name(&branch).map_err(js_error)?)
+    call("parseBranchName", &[branch])
 }

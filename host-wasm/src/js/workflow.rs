@@ -1,7 +1,8 @@
 //! JS exports: tasks.md, WP files, whole feature folders and the dependency graph.
 
-use super::{js_error, json_to_js, or_undefined, to_js};
-use crate::workflow::{self, Graph};
+use super::{answer, call, js_error, or_undefined};
+use crate::ops::{self, Object};
+use crate::workflow::Graph;
 use wasm_bindgen::prelude::*;
 
 /// Parses tasks.md, leniently (a heading it does not understand is no error); dependencies by
@@ -11,7 +12,7 @@ pub fn parse_tasks(
     #[wasm_bindgen(unchecked_param_type = "string")] text: JsValue,
     #[wasm_bindgen(js_name = sourceLabel, unchecked_optional_param_type = "string")] source_label: Option<JsValue>,
 ) -> Result<JsValue, JsValue> {
-    to_js(&workflow::parse_tasks(&text, &or_undefined(source_label)).map_err(js_error)?)
+    call("parseTasksMd", &[text, or_undefined(source_label)])
 }
 
 /// Parses a WP file (`tasks/WP01-some-title.md`): YAML frontmatter, then the Markdown body.
@@ -21,15 +22,14 @@ pub fn parse_wp_file(
     #[wasm_bindgen(unchecked_param_type = "string")] text: JsValue,
     #[wasm_bindgen(js_name = sourceLabel, unchecked_optional_param_type = "string")] source_label: Option<JsValue>,
 ) -> Result<JsValue, JsValue> {
-    let file = workflow::parse_wp_file(&text, &or_undefined(source_label)).map_err(js_error)?;
-    json_to_js(&workflow::wp_file_json(&file).map_err(js_error)?)
+    call("parseWpFile", &[text, or_undefined(source_label)])
 }
 
 /// Checks a feature folder as a whole: tasks.md with the WP files (unknown or duplicate files,
 /// dependency refs, cycles) and answers with its plan, graph and state.
 #[wasm_bindgen(js_name = loadFeature, unchecked_return_type = "FeaturePlan")]
 pub fn load_feature(#[wasm_bindgen(unchecked_param_type = "FeatureFiles")] files: JsValue) -> Result<JsValue, JsValue> {
-    json_to_js(&workflow::load_feature(&files).map_err(js_error)?)
+    call("loadFeature", &[files])
 }
 
 /// The dependency graph of a feature's work packages, checked on construction (every dependency is a
@@ -37,6 +37,12 @@ pub fn load_feature(#[wasm_bindgen(unchecked_param_type = "FeatureFiles")] files
 #[wasm_bindgen(js_name = DependencyGraph)]
 pub struct JsDependencyGraph {
     graph: Graph,
+}
+
+impl JsDependencyGraph {
+    fn method(&self, method: &str, args: &[JsValue]) -> Result<JsValue, JsValue> {
+        answer(ops::graph_method(&self.graph, method, args))
+    }
 }
 
 #[wasm_bindgen(js_class = DependencyGraph)]
@@ -48,13 +54,16 @@ impl JsDependencyGraph {
         #[wasm_bindgen(js_name = workPackages, unchecked_param_type = "Array<{ id: WpId; dependencies?: WpId[] }>")]
         work_packages: JsValue,
     ) -> Result<JsDependencyGraph, JsValue> {
-        Ok(JsDependencyGraph { graph: Graph::new(&work_packages).map_err(js_error)? })
+        match ops::construct("new DependencyGraph", &[work_packages]).map_err(js_error)? {
+            Object::DependencyGraph(graph) => Ok(JsDependencyGraph { graph }),
+            _ => unreachable!("`new DependencyGraph` makes a DependencyGraph"),
+        }
     }
 
     /// Every WP, sorted by id.
     #[wasm_bindgen(js_name = workPackages, unchecked_return_type = "WpId[]")]
     pub fn work_packages(&self) -> Result<JsValue, JsValue> {
-        to_js(&self.graph.work_packages())
+        self.method("workPackages", &[])
     }
 
     /// Direct dependencies in declaration order; `[]` for a WP not in the graph.
@@ -63,7 +72,7 @@ impl JsDependencyGraph {
         &self,
         #[wasm_bindgen(unchecked_param_type = "WpId")] wp: JsValue,
     ) -> Result<JsValue, JsValue> {
-        to_js(&self.graph.dependencies_of(&wp).map_err(js_error)?)
+        self.method("dependenciesOf", &[wp])
     }
 
     /// The WPs that directly depend on `wp`, sorted by id.
@@ -72,13 +81,13 @@ impl JsDependencyGraph {
         &self,
         #[wasm_bindgen(unchecked_param_type = "WpId")] wp: JsValue,
     ) -> Result<JsValue, JsValue> {
-        to_js(&self.graph.dependents_of(&wp).map_err(js_error)?)
+        self.method("dependentsOf", &[wp])
     }
 
     /// Every WP after all of its dependencies; among WPs free at the same time, lower ids first.
     #[wasm_bindgen(js_name = topologicalOrder, unchecked_return_type = "WpId[]")]
     pub fn topological_order(&self) -> Result<JsValue, JsValue> {
-        to_js(&self.graph.topological_order())
+        self.method("topologicalOrder", &[])
     }
 
     /// The dependents of `finished` whose every dependency is now done (`finished` counts as done
@@ -90,7 +99,7 @@ impl JsDependencyGraph {
         #[wasm_bindgen(js_name = lanes, unchecked_optional_param_type = "Partial<Record<WpId, Lane>>")]
         lanes_by_wp: Option<JsValue>,
     ) -> Result<JsValue, JsValue> {
-        to_js(&self.graph.unblocked_by(&finished, &or_undefined(lanes_by_wp)).map_err(js_error)?)
+        self.method("unblockedBy", &[finished, or_undefined(lanes_by_wp)])
     }
 
     /// Planned WPs whose dependencies are all done, sorted by id.
@@ -100,22 +109,22 @@ impl JsDependencyGraph {
         #[wasm_bindgen(js_name = lanes, unchecked_optional_param_type = "Partial<Record<WpId, Lane>>")]
         lanes_by_wp: Option<JsValue>,
     ) -> Result<JsValue, JsValue> {
-        to_js(&self.graph.ready_to_start(&or_undefined(lanes_by_wp)).map_err(js_error)?)
+        self.method("readyToStart", &[or_undefined(lanes_by_wp)])
     }
 
     /// Whether the graph has at least one WP and every WP is done.
-    #[wasm_bindgen(js_name = featureComplete)]
+    #[wasm_bindgen(js_name = featureComplete, unchecked_return_type = "boolean")]
     pub fn feature_complete(
         &self,
         #[wasm_bindgen(js_name = lanes, unchecked_optional_param_type = "Partial<Record<WpId, Lane>>")]
         lanes_by_wp: Option<JsValue>,
-    ) -> Result<bool, JsValue> {
-        self.graph.feature_complete(&or_undefined(lanes_by_wp)).map_err(js_error)
+    ) -> Result<JsValue, JsValue> {
+        self.method("featureComplete", &[or_undefined(lanes_by_wp)])
     }
 
     /// `{work_packages, dependencies, dependents, topological_order}`.
     #[wasm_bindgen(js_name = toJSON, unchecked_return_type = "GraphView")]
     pub fn to_json(&self) -> Result<JsValue, JsValue> {
-        to_js(&self.graph.view())
+        self.method("toJSON", &[])
     }
 }
