@@ -51,10 +51,7 @@ pub fn to_json_text<T: Serialize + ?Sized>(value: &T) -> Result<String, Error> {
 }
 
 /// The `i`th argument; a missing trailing one is absent, as `undefined` is in JS.
-fn arg<A: Arg>(args: &[A], i: usize) -> A
-where
-    A: Clone,
-{
+fn arg<A: Arg + Clone>(args: &[A], i: usize) -> A {
     args.get(i).cloned().unwrap_or_else(A::absent)
 }
 

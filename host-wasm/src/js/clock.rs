@@ -66,6 +66,8 @@ impl JsLamportClock {
 
     /// The `clock.json` object: `{value, node_id, updated_at}`, `updated_at` from `nowMs` (default
     /// `Date.now()`). `JSON.stringify(clock)` calls it with a key, which counts as no time given.
+    // `&mut self` because every method goes through the table's one `clock_method`.
+    #[allow(clippy::wrong_self_convention)]
     #[wasm_bindgen(js_name = toJSON, unchecked_return_type = "ClockJson")]
     pub fn to_json(
         &mut self,
