@@ -77,19 +77,22 @@ impl OfflineQueue {
         let wal_is_new = !wal_path(path).exists();
         let conn = Connection::open(path).with_context(|| format!("cannot open {label}"))?;
         conn.busy_timeout(wait).with_context(|| format!("cannot configure {label}"))?;
-        let tables = refuse_foreign(&conn, path)?;
-        conn.pragma_update(None, "journal_mode", "WAL").map_err(|e| describe(path, e))?;
-        // FULL: a commit is on disk before the command reports success. It is the command's one fsync.
-        conn.pragma_update(None, "synchronous", "FULL").map_err(|e| describe(path, e))?;
+        let stamp: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0)).map_err(|e| describe(path, e))?;
+        if stamp != OUR_SCHEMA_STAMP {
+            bring_up_to_date(&conn, path)?;
+        }
+        // Commits are durable because SQLite's default `synchronous` is FULL in WAL mode too: a
+        // commit is on disk before the command reports success, the command's one fsync (a unit test
+        // pins that default instead of a pragma on every connection).
+        //
         // No checkpoint when the last connection closes: every command is a short process, and
         // checkpointing at each exit cost two more fsyncs, then one more for the directory and one for
-        // the WAL's header when the next command made the WAL anew. SQLite still checkpoints once the
-        // WAL passes 1000 pages; a committed transaction is durable in the WAL either way.
+        // the WAL's header when the next command made the WAL anew. But the next process, finding no
+        // other user of the WAL, rebuilds its index by reading every frame, so the WAL is checkpointed
+        // and emptied once it passes WAL_CHECKPOINT_PAGES (`truncate_long_wal`): a command reads at
+        // most that much, and one in about 30 pays the checkpoint's fsyncs. A committed transaction is
+        // durable in the WAL either way.
         conn.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true).map_err(|e| describe(path, e))?;
-        if !["queue", "dead_letter", "meta"].iter().all(|ours| tables.iter().any(|t| t == ours)) {
-            conn.execute_batch(SCHEMA).map_err(|e| describe(path, e))?;
-        }
-        add_last_error_column(&conn).map_err(|e| describe(path, e))?;
         Ok(OfflineQueue { conn, path: path.to_path_buf(), wal_is_new })
     }
 
@@ -169,7 +172,20 @@ impl OfflineQueue {
         {
             let _ = std::fs::File::open(dir).and_then(|d| d.sync_all());
         }
+        self.truncate_long_wal();
         Ok(admission)
+    }
+
+    /// Checkpoints a WAL past [`WAL_CHECKPOINT_PAGES`] and empties it. SQLite's own automatic checkpoint
+    /// does not serve short processes: a new process rebuilds the WAL's index and with it forgets what
+    /// was checkpointed, so the WAL would never restart and every commit past the threshold would
+    /// checkpoint it all again. Only a wait of a moment: when other processes keep it busy, a later
+    /// command does it. The events are committed before, whatever happens here.
+    fn truncate_long_wal(&self) {
+        let long = std::fs::metadata(wal_path(&self.path)).is_ok_and(|wal| wal.len() > WAL_CHECKPOINT_PAGES * 4096);
+        if long && self.conn.busy_timeout(CHECKPOINT_WAIT).is_ok() {
+            let _ = self.conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+        }
     }
 
     fn append_in_transaction(
@@ -254,6 +270,31 @@ fn wal_path(db: &Path) -> PathBuf {
     let mut name = db.as_os_str().to_owned();
     name.push("-wal");
     PathBuf::from(name)
+}
+
+/// `PRAGMA user_version` of a queue file this build made or brought up to date: "SK" and the schema's
+/// version (2: `queue.last_error`). It is in the file's header: a command that finds it skips what an
+/// unknown file needs (the check for foreign tables, WAL mode, the schema, the added column), one
+/// statement instead of five.
+const OUR_SCHEMA_STAMP: i64 = 0x534B_0002;
+
+/// WAL pages (4 KiB each; a command adds about four) after which a commit checkpoints and empties it.
+const WAL_CHECKPOINT_PAGES: u64 = 128;
+
+/// How long that checkpoint waits for other processes' transactions before it leaves the work to a
+/// later command.
+const CHECKPOINT_WAIT: Duration = Duration::from_millis(100);
+
+/// Makes a file with no stamp of ours a queue of the current schema, or refuses it untouched when it
+/// is someone else's: WAL mode (kept by the file), the tables, the added column, then the stamp.
+fn bring_up_to_date(conn: &Connection, path: &Path) -> Result<()> {
+    let tables = refuse_foreign(conn, path)?;
+    conn.pragma_update(None, "journal_mode", "WAL").map_err(|e| describe(path, e))?;
+    if !["queue", "dead_letter", "meta"].iter().all(|ours| tables.iter().any(|t| t == ours)) {
+        conn.execute_batch(SCHEMA).map_err(|e| describe(path, e))?;
+    }
+    add_last_error_column(conn).map_err(|e| describe(path, e))?;
+    conn.pragma_update(None, "user_version", OUR_SCHEMA_STAMP).map_err(|e| describe(path, e))
 }
 
 /// The hub's last reason for refusing an event, kept beside the contract's columns (a queue made by an
@@ -399,5 +440,69 @@ pub(crate) mod tests {
         assert!(file_uri(&path).is_ascii());
         let queue = OfflineQueue::open_for_reading(&path).unwrap().expect("the queue exists");
         assert_eq!(queue.summary().unwrap().len, 0);
+    }
+
+    #[test]
+    fn a_commit_is_synced_by_sqlite_s_default_so_no_connection_sets_it() {
+        let (_dir, queue) = new_queue();
+        let synchronous: i64 = queue.conn.query_row("PRAGMA synchronous", [], |row| row.get(0)).unwrap();
+        assert_eq!(synchronous, 2, "FULL: each commit reaches the disk before the command reports success");
+        let mode: String = queue.conn.query_row("PRAGMA journal_mode", [], |row| row.get(0)).unwrap();
+        assert_eq!(mode, "wal");
+    }
+
+    #[test]
+    fn a_queue_of_an_older_build_is_brought_up_to_date_then_opened_by_its_stamp() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("queue.db");
+        {
+            // What builds before the stamp and the last_error column made.
+            let conn = Connection::open(&path).unwrap();
+            conn.pragma_update(None, "journal_mode", "WAL").unwrap();
+            conn.execute_batch(SCHEMA).unwrap();
+        }
+        let mut queue = OfflineQueue::open(&path, Duration::from_secs(1)).unwrap();
+        let mut clock = LamportClock::default();
+        queue.append(&events("acme", 1, &mut clock), clock.value(), 1, 10).unwrap();
+        let stamp: i64 = queue.conn.query_row("PRAGMA user_version", [], |row| row.get(0)).unwrap();
+        assert_eq!(stamp, OUR_SCHEMA_STAMP);
+        assert!(
+            queue.conn.prepare("SELECT last_error FROM queue").is_ok(),
+            "the column an older queue lacked was added"
+        );
+        drop(queue);
+        let queue = OfflineQueue::open(&path, Duration::from_secs(1)).unwrap();
+        assert_eq!(queue.summary().unwrap().len, 1);
+    }
+
+    #[test]
+    fn a_foreign_database_is_refused_untouched_and_not_stamped() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("queue.db");
+        Connection::open(&path).unwrap().execute_batch("CREATE TABLE notes (body TEXT)").unwrap();
+        let error = OfflineQueue::open(&path, Duration::from_secs(1)).err().expect("refused").to_string();
+        assert!(error.contains("did not create"), "{error}");
+        let conn = Connection::open(&path).unwrap();
+        let stamp: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0)).unwrap();
+        let mode: String = conn.query_row("PRAGMA journal_mode", [], |row| row.get(0)).unwrap();
+        assert_eq!((stamp, mode.as_str()), (0, "delete"));
+    }
+
+    #[test]
+    fn the_wal_a_command_must_read_back_stays_bounded() {
+        // One connection per commit, as one process per command: each rebuilds the WAL's index.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("queue.db");
+        let mut clock = LamportClock::default();
+        let mut longest = 0;
+        for at in 0..400 {
+            let mut queue = OfflineQueue::open(&path, Duration::from_secs(1)).unwrap();
+            queue.append(&events("acme", 1, &mut clock), clock.value(), at, 100_000).unwrap();
+            longest = longest.max(std::fs::metadata(wal_path(&path)).unwrap().len());
+        }
+        let bound = (WAL_CHECKPOINT_PAGES + 16) * 4096;
+        assert!(longest <= bound, "the WAL reached {longest} bytes in 400 commits; checkpoints keep it under {bound}");
+        let queue = OfflineQueue::open(&path, Duration::from_secs(1)).unwrap();
+        assert_eq!(queue.summary().unwrap().len, 400);
     }
 }
