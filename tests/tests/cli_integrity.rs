@@ -507,7 +507,8 @@ fn item_14_read_only_state_folder_serves_sync_status_and_queue() {
         command.args(args).current_dir(&repo.root).env("SPEC_KITTY_HOME", &repo.home).stdin(Stdio::null());
         isolate(&mut command, &repo.user_home);
         as_user(&mut command);
-        Run::from_process(args, command.output().expect("cannot run spec-kitty"))
+        let output = output_of_fresh_executable(&mut command);
+        Run::from_process(args, output)
     };
     let run = run_read_only(&["sync", "status"]).ok();
     assert!(run.stdout.contains("2 event(s) waiting"), "{run:#?}");

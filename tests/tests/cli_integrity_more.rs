@@ -469,7 +469,7 @@ fn without_home_the_state_folder_is_not_in_the_repository() {
     if as_nobody {
         command.uid(65534).gid(65534);
     }
-    let run = Run::from_process(&args, command.output().expect("cannot run spec-kitty"));
+    let run = Run::from_process(&args, output_of_fresh_executable(&mut command));
     let run = run.ok();
     assert_eq!(activity_notes(&repo.wp_text("WP01")).last(), Some(&"no home"), "the note is written: {run:#?}");
     assert!(!repo.root.join(".spec-kitty").exists(), "a .spec-kitty folder in the repository: {run:#?}");

@@ -94,3 +94,18 @@ pub fn wait_within(mut child: std::process::Child, limit: Duration, what: &str) 
     };
     Output { status, stdout: stdout.join().unwrap(), stderr: stderr.join().unwrap() }
 }
+
+/// `command.output()` for an executable a test has just written or copied. A test thread that forks at
+/// the moment of the write hands its child the file's write handle until that child execs, and exec
+/// refuses a file open for writing ("text file busy"): such a run is tried again, for up to 2 s.
+pub fn output_of_fresh_executable(command: &mut std::process::Command) -> Output {
+    for _ in 0..100 {
+        match command.output() {
+            Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy => {
+                std::thread::sleep(std::time::Duration::from_millis(20))
+            }
+            result => return result.expect("cannot run the command"),
+        }
+    }
+    panic!("{command:?} stayed busy (text file busy) for 2 s")
+}

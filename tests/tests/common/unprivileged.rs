@@ -61,7 +61,7 @@ impl ModeBoundUser {
     }
 
     pub fn run(&self, repo: &TestRepo, args: &[&str]) -> Run {
-        Run::from_process(args, self.command(repo, args).output().expect("cannot run spec-kitty"))
+        Run::from_process(args, super::run::output_of_fresh_executable(&mut self.command(repo, args)))
     }
 
     /// Whether this user can create a file in `dir` (for checking that a mode really binds).
