@@ -34,6 +34,8 @@ pub fn declarations() -> String {
     out.declare::<sync::answer::BatchOutcome>();
     out.section("Workflow: tasks.md and the workflow commands' plans");
     out.declare::<workflow::tasks_md::TasksPlan>();
+    out.declare::<workflow::views::WpFileView>();
+    out.declare::<workflow::views::FeaturePlanView>();
     out.declare::<workflow::plans::RepositoryFacts>();
     out.declare::<workflow::plans::Occasion>();
     out.declare::<workflow::plans::implement::ImplementPlan>();

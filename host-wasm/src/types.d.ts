@@ -123,73 +123,6 @@ export interface FeatureFiles {
   wpFiles?: Array<{ fileName: string; text: string }>;
 }
 
-/** A WP file: typed frontmatter fields (scalars as text, `null` when missing or empty), keys in file order, and its two parts. */
-export interface WpFileView {
-  work_package_id: WpId;
-  title: string | null;
-  /** `planned` when the file has no `lane`. */
-  lane: Lane;
-  dependencies: WpId[];
-  subtasks: string[];
-  phase: string | null;
-  agent: string | null;
-  assignee: string | null;
-  shell_pid: string | null;
-  review_status: string | null;
-  reviewed_by: string | null;
-  base_branch: string | null;
-  base_commit: string | null;
-  created_at: string | null;
-  keys: string[];
-  /** The YAML text between the `---` lines. */
-  frontmatter: string;
-  /** The Markdown after the closing `---` line. */
-  body: string;
-}
-export interface GraphView {
-  /** Sorted by id. */
-  work_packages: WpId[];
-  dependencies: Record<WpId, WpId[]>;
-  /** Sorted by id. */
-  dependents: Record<WpId, WpId[]>;
-  /** Every WP after its dependencies; lower ids first among WPs free at the same time. */
-  topological_order: WpId[];
-}
-export interface FeatureWpView {
-  id: WpId;
-  title: string;
-  priority: string | null;
-  /** From its WP file; `planned` without one. */
-  lane: Lane;
-  /** tasks.md's, then any more the WP file's frontmatter adds. */
-  dependencies: WpId[];
-  subtasks: Subtask[];
-  /** The line of its tasks.md heading. */
-  line: number;
-  file_name: string | null;
-}
-/** A WP whose dependencies differ between tasks.md and its file's frontmatter. */
-export interface DependencyMismatch {
-  wp: WpId;
-  in_tasks_md: WpId[];
-  in_frontmatter: WpId[];
-}
-export interface FeaturePlan {
-  slug: string;
-  title: string | null;
-  /** Sorted by id: the WP files, and the WPs tasks.md defines without one. */
-  work_packages: FeatureWpView[];
-  /** WPs tasks.md lists but no WP file declares yet (not an error). */
-  missing_wp_files: WpId[];
-  dependency_mismatches: DependencyMismatch[];
-  lanes: Record<WpId, Lane>;
-  /** Planned WPs whose dependencies are all done. */
-  ready_to_start: WpId[];
-  /** At least one WP, and all are done. */
-  complete: boolean;
-  graph: GraphView;
-}
-
 // Workflow commands as plans: what implement, merge, accept, move-task, mark-status, add-history and
 // finalize-tasks will do, decided by the core exactly as the CLI decides it. A host carries a plan
 // out in order: `changes.git_steps`, then `changes.edits` (committed with `changes.commit_message`,
@@ -533,9 +466,44 @@ commit_message: string | null,
 events: Array<EventDraft>, };
 
 /**
+ * A WP whose dependencies differ between tasks.md and its file's frontmatter.
+ */
+export type DependencyMismatch = { wp: WpId, in_tasks_md: Array<WpId>, in_frontmatter: Array<WpId>, };
+
+/**
  * An event a plan announces: the payload the core's factory turns into an envelope.
  */
 export type EventDraft = { causation: Causation, } & ({ "event_type": "WPStatusChanged", "payload": WpStatusChangedPayload } | { "event_type": "WPCreated", "payload": WpCreatedPayload } | { "event_type": "WPAssigned", "payload": WpAssignedPayload } | { "event_type": "FeatureCreated", "payload": FeatureCreatedPayload } | { "event_type": "FeatureCompleted", "payload": FeatureCompletedPayload } | { "event_type": "HistoryAdded", "payload": HistoryAddedPayload } | { "event_type": "ErrorLogged", "payload": ErrorLoggedPayload } | { "event_type": "DependencyResolved", "payload": DependencyResolvedPayload });
+
+/**
+ * A feature folder checked as a whole: tasks.md with its WP files, their graph and their state.
+ */
+export type FeaturePlan = { slug: string, title: string | null, 
+/**
+ * Sorted by id: the WP files, and the WPs tasks.md defines without one.
+ */
+work_packages: Array<FeatureWpView>, 
+/**
+ * WPs tasks.md lists but no WP file declares yet.
+ */
+missing_wp_files: Array<WpId>, dependency_mismatches: Array<DependencyMismatch>, lanes: { [key in WpId]: Lane }, ready_to_start: Array<WpId>, complete: boolean, graph: GraphView, };
+
+/**
+ * One WP of a feature: its tasks.md section, its lane and file, and its merged dependencies.
+ */
+export type FeatureWpView = { id: WpId, title: string, priority: string | null, lane: Lane, 
+/**
+ * tasks.md's, then any more the WP file's frontmatter adds.
+ */
+dependencies: Array<WpId>, subtasks: Array<Subtask>, 
+/**
+ * The line of its tasks.md heading.
+ */
+line: number, 
+/**
+ * The WP file it was read from, if it has one yet.
+ */
+file_name: string | null, };
 
 /**
  * A file a plan rewrites whole.
@@ -592,6 +560,15 @@ new_text: string | null, };
  * by `kind`: `{"kind": "add_worktree", "path": ..}`.
  */
 export type GitStep = { "kind": "exclude_locally", pattern: string, } | { "kind": "add_worktree", path: string, branch: string, create_from: string | null, } | { "kind": "commit_paths", paths: Array<string>, message: string, };
+
+/**
+ * A dependency graph: each WP's dependencies and dependents, and an order that respects them.
+ */
+export type GraphView = { 
+/**
+ * Sorted by id.
+ */
+work_packages: Array<WpId>, dependencies: { [key in WpId]: Array<WpId> }, dependents: { [key in WpId]: Array<WpId> }, topological_order: Array<WpId>, };
 
 /**
  * What implement will do.
@@ -746,6 +723,19 @@ title: string | null,
  * In file order.
  */
 work_packages: Array<PlannedWp>, };
+
+/**
+ * A WP file: its typed frontmatter fields, its keys in file order, and its two parts as text.
+ */
+export type WpFileView = { work_package_id: WpId, title: string | null, lane: Lane, dependencies: Array<WpId>, subtasks: Array<string>, phase: string | null, agent: string | null, assignee: string | null, shell_pid: string | null, review_status: string | null, reviewed_by: string | null, base_branch: string | null, base_commit: string | null, created_at: string | null, keys: Array<string>, 
+/**
+ * The YAML text between the `---` lines.
+ */
+frontmatter: string, 
+/**
+ * The Markdown after the closing `---` line.
+ */
+body: string, };
 
 // ------------------------------------------------------------------------------------------------
 // orchestrate: the scheduler's sans-IO machine

@@ -58,6 +58,7 @@ pub struct LoadedWpFile {
 
 /// A WP whose dependencies differ between tasks.md and its file's frontmatter.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct DependencyMismatch {
     pub wp: WpId,
     pub in_tasks_md: Vec<WpId>,

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 
 /// A WP file: its typed frontmatter fields, its keys in file order, and its two parts as text.
 #[derive(Debug, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct WpFileView<'a> {
     pub work_package_id: &'a WpId,
     pub title: Option<String>,
@@ -64,6 +65,7 @@ impl Serialize for WpFile {
 
 /// A dependency graph: each WP's dependencies and dependents, and an order that respects them.
 #[derive(Debug, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct GraphView<'a> {
     /// Sorted by id.
     pub work_packages: Vec<&'a WpId>,
@@ -92,6 +94,7 @@ impl Serialize for DependencyGraph {
 
 /// One WP of a feature: its tasks.md section, its lane and file, and its merged dependencies.
 #[derive(Debug, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct FeatureWpView<'a> {
     pub id: &'a WpId,
     pub title: &'a str,
@@ -123,6 +126,7 @@ impl<'a> FeatureWpView<'a> {
 
 /// A feature folder checked as a whole: tasks.md with its WP files, their graph and their state.
 #[derive(Debug, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "FeaturePlan"))]
 pub struct FeaturePlanView<'a> {
     pub slug: &'a str,
     pub title: Option<&'a str>,
