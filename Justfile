@@ -15,9 +15,11 @@ test:
 wasm:
     bash scripts/build-wasm.sh
 
-# Benchmarks: core (build+validate, board fold), CLI emission, WASM vs native, and sync (the release hub and CLI
-# over loopback: ingest, fan-out, memory, `sync now`, live delivery).
-bench:
+# Benchmarks: core (build+validate, board fold, validation against jsonschema), CLI emission, the npm package
+# against native (per event, validation alone) with its .wasm sizes, and sync (the release hub and CLI over
+# loopback: ingest, fan-out, memory, `sync now`, live delivery). Builds the package first, so the sizes and
+# times are of the sources as they are.
+bench: wasm
     cargo bench -p spec-kitty-core
     cargo bench -p spec-kitty
     node host-wasm/bench/build_validate.mjs --native
