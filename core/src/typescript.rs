@@ -20,6 +20,7 @@ pub fn declarations() -> String {
     out.section("Events: the envelope is a union on `event_type`, whose `payload` follows from it");
     out.declare::<events::EnvelopeDeclaration>();
     out.declare::<events::EventType>();
+    out.builder_inputs();
     out.declare::<events::Identity>();
     out.declare::<validation::ValidationIssue>();
     out.declare::<clock::ClockFile>();
@@ -115,6 +116,63 @@ impl Declarations {
         T::visit_dependencies(self);
     }
 }
+/// The keys a builder fills in when a payload leaves them out: its fields with a serde default that
+/// are always written (`#[serde(default)]` without `skip_serializing_if`). An exhaustive match, so that
+/// a new event type has to say.
+fn defaulted_keys(event_type: crate::events::EventType) -> &'static [&'static str] {
+    use crate::events::EventType::*;
+    match event_type {
+        WPStatusChanged => &["changed_by"],
+        WPCreated => &["dependencies"],
+        WPAssigned => &["retry_count"],
+        HistoryAdded => &["author"],
+        FeatureCreated | FeatureCompleted | ErrorLogged | DependencyResolved => &[],
+    }
+}
+
+impl Declarations {
+    /// The payloads as builders take them, named as `for_each_event_type!` names them, and their union.
+    fn builder_inputs(&mut self) {
+        macro_rules! inputs {
+            ($($(#[doc = $doc:literal])* $event_type:ident($payload:ident) $builder:ident $input:literal;)*) => {
+                [$((crate::events::EventType::$event_type, stringify!($builder), $input, <crate::events::$payload as TS>::ident as fn(&Config) -> String)),*]
+            };
+        }
+        let inputs = crate::for_each_event_type!(inputs);
+        let mut union = Vec::new();
+        for (event_type, builder, input, payload) in inputs {
+            let payload = payload(&self.config);
+            let keys = defaulted_keys(event_type);
+            let declaration = if keys.is_empty() {
+                format!(
+                    "/** A {} payload as `{}` takes it. */\nexport type {input} = {payload};\n",
+                    event_type.as_str(),
+                    builder
+                )
+            } else {
+                let keys: Vec<String> = keys.iter().map(|k| format!("\"{k}\"")).collect();
+                format!(
+                    "/** A {} payload as `{}` takes it: {} may be left out (the builder fills in the default). */\nexport type {input} = WithDefaults<{payload}, {}>;\n",
+                    event_type.as_str(),
+                    builder,
+                    keys.join(", "),
+                    keys.join(" | ")
+                )
+            };
+            self.pending.insert(input.to_string(), declaration);
+            union.push(input);
+        }
+        self.pending.insert(
+            "WithDefaults".to_string(),
+            "/** `T` with the keys `K` optional: a builder fills them in with their defaults. */\nexport type WithDefaults<T, K extends keyof T> = Omit<T, K> & Partial<Pick<T, K>>;\n".to_string(),
+        );
+        self.pending.insert(
+            "AnyPayload".to_string(),
+            format!("/** Any payload as the builders take it. */\nexport type AnyPayload = {};\n", union.join(" | ")),
+        );
+    }
+}
+
 impl TypeVisitor for Declarations {
     fn visit<T: TS + 'static + ?Sized>(&mut self) {
         self.declare::<T>();

@@ -57,32 +57,6 @@ export interface BuildContext extends IdentityInput, BuildOptions {
   lamportClock: LamportClock | number;
 }
 
-/** `T` with the keys `K` optional: a builder fills them in with their defaults. */
-export type WithDefaults<T, K extends keyof T> = Omit<T, K> & Partial<Pick<T, K>>;
-
-// Payloads as builders take them: the keys with a default may be left out.
-/** `changed_by` defaults to `"user"`. */
-export type WpStatusChangedInput = WithDefaults<WpStatusChangedPayload, "changed_by">;
-/** `dependencies` defaults to `[]`. */
-export type WpCreatedInput = WithDefaults<WpCreatedPayload, "dependencies">;
-/** `retry_count` defaults to 0. */
-export type WpAssignedInput = WithDefaults<WpAssignedPayload, "retry_count">;
-export type FeatureCreatedInput = FeatureCreatedPayload;
-export type FeatureCompletedInput = FeatureCompletedPayload;
-/** `author` defaults to `"user"`. */
-export type HistoryAddedInput = WithDefaults<HistoryAddedPayload, "author">;
-export type ErrorLoggedInput = ErrorLoggedPayload;
-export type DependencyResolvedInput = DependencyResolvedPayload;
-export type AnyPayload =
-  | WpStatusChangedInput
-  | WpCreatedInput
-  | WpAssignedInput
-  | FeatureCreatedInput
-  | FeatureCompletedInput
-  | HistoryAddedInput
-  | ErrorLoggedInput
-  | DependencyResolvedInput;
-
 /** Any payload as envelopes carry it: defaults filled in, absent optionals left out. */
 export type Payload = Envelope["payload"];
 /** The envelope of one event type: `EnvelopeOf<"WPCreated">["payload"]` is a `WpCreatedPayload`. */
@@ -197,12 +171,18 @@ export interface OrchestrationStep {
 
 export type AggregateType = "WorkPackage" | "Feature";
 
+/** Any payload as the builders take it. */
+export type AnyPayload = WpStatusChangedInput | WpCreatedInput | WpAssignedInput | FeatureCreatedInput | FeatureCompletedInput | HistoryAddedInput | ErrorLoggedInput | DependencyResolvedInput;
+
 export type AssignmentPhase = "implementation" | "review";
 
 /**
  * The clock as `clock.json` holds it: `{"value": 42, "node_id": "d036a097a835", "updated_at": "..."}`.
  */
 export type ClockJson = { value: number, node_id: NodeId, updated_at: string, };
+
+/** A DependencyResolved payload as `buildDependencyResolved` takes it. */
+export type DependencyResolvedInput = DependencyResolvedPayload;
 
 /**
  * One dependency of `wp_id` resolved: `dependency_wp_id` completed (or was skipped, or merged).
@@ -243,15 +223,27 @@ node_id: string, lamport_clock: number, causation_id: string | null,
  */
 timestamp: string, team_slug: string, project_uuid?: string, project_slug?: string, } & ({ "event_type": "WPStatusChanged", "payload": WpStatusChangedPayload } | { "event_type": "WPCreated", "payload": WpCreatedPayload } | { "event_type": "WPAssigned", "payload": WpAssignedPayload } | { "event_type": "FeatureCreated", "payload": FeatureCreatedPayload } | { "event_type": "FeatureCompleted", "payload": FeatureCompletedPayload } | { "event_type": "HistoryAdded", "payload": HistoryAddedPayload } | { "event_type": "ErrorLogged", "payload": ErrorLoggedPayload } | { "event_type": "DependencyResolved", "payload": DependencyResolvedPayload });
 
+/** A ErrorLogged payload as `buildErrorLogged` takes it. */
+export type ErrorLoggedInput = ErrorLoggedPayload;
+
 export type ErrorLoggedPayload = { wp_id?: WpId | null, error_type: ErrorType, error_message: string, stack_trace?: string | null, agent_id?: string | null, };
 
 export type ErrorType = "validation" | "runtime" | "network" | "auth" | "unknown";
 
 export type EventType = "WPStatusChanged" | "WPCreated" | "WPAssigned" | "FeatureCreated" | "FeatureCompleted" | "HistoryAdded" | "ErrorLogged" | "DependencyResolved";
 
+/** A FeatureCompleted payload as `buildFeatureCompleted` takes it. */
+export type FeatureCompletedInput = FeatureCompletedPayload;
+
 export type FeatureCompletedPayload = { feature_slug: string, total_wps: number, completed_at?: string | null, total_duration?: string | null, };
 
+/** A FeatureCreated payload as `buildFeatureCreated` takes it. */
+export type FeatureCreatedInput = FeatureCreatedPayload;
+
 export type FeatureCreatedPayload = { feature_slug: string, feature_number: string, target_branch: string, wp_count: number, created_at?: string | null, };
+
+/** A HistoryAdded payload as `buildHistoryAdded` takes it: "author" may be left out (the builder fills in the default). */
+export type HistoryAddedInput = WithDefaults<HistoryAddedPayload, "author">;
 
 export type HistoryAddedPayload = { wp_id: WpId, entry_type: HistoryEntryType, entry_content: string, author: string, };
 
@@ -281,11 +273,20 @@ export type ResolutionType = "completed" | "skipped" | "merged";
  */
 export type ValidationIssue = { field: string, message: string, };
 
+/** `T` with the keys `K` optional: a builder fills them in with their defaults. */
+export type WithDefaults<T, K extends keyof T> = Omit<T, K> & Partial<Pick<T, K>>;
+
+/** A WPAssigned payload as `buildWpAssigned` takes it: "retry_count" may be left out (the builder fills in the default). */
+export type WpAssignedInput = WithDefaults<WpAssignedPayload, "retry_count">;
+
 export type WpAssignedPayload = { wp_id: WpId, agent_id: string, phase: AssignmentPhase, retry_count: number, 
 /**
  * The feature the WP belongs to; optional (upstream's payload lacks it), so old events still read.
  */
 feature_slug?: string | null, };
+
+/** A WPCreated payload as `buildWpCreated` takes it: "dependencies" may be left out (the builder fills in the default). */
+export type WpCreatedInput = WithDefaults<WpCreatedPayload, "dependencies">;
 
 export type WpCreatedPayload = { wp_id: WpId, title: string, dependencies: Array<WpId>, feature_slug: string, };
 
@@ -293,6 +294,9 @@ export type WpCreatedPayload = { wp_id: WpId, title: string, dependencies: Array
  * A work package id, `WP` and two digits (`WP01`).
  */
 export type WpId = string;
+
+/** A WPStatusChanged payload as `buildWpStatusChanged` takes it: "changed_by" may be left out (the builder fills in the default). */
+export type WpStatusChangedInput = WithDefaults<WpStatusChangedPayload, "changed_by">;
 
 export type WpStatusChangedPayload = { wp_id: WpId, previous_status: Lane, new_status: Lane, 
 /**
