@@ -5,10 +5,8 @@
 // - Domain objects (envelopes, payloads, boards, plans, answers) keep the wire's snake_case keys;
 //   the binding's own arguments and contexts are camelCase (`nodeId`, `nowMs`, `entropyHex`).
 // - Errors: a wrong input THROWS a JS `Error` (never a crash of the module) whose one-line message
-//   starts with the field at fault, e.g.
-//     `payload.new_status: unknown variant `review`, expected one of ...`
-//     `invalid WPCreated event: /payload/title: "" is shorter than 1 character`
-//     `context.nodeId: malformed node id `XYZ`: expected 12 lowercase hex characters`
+//   starts with the field at fault, e.g. `payload.new_status: ...`, `payload.feature_slg: unknown key ...`,
+//   `invalid WPCreated event: /payload/title: ...` (a rule of the schema) or `context.nodeId: ...`.
 //   An event refused by the schema also carries the list of failed rules as `error.issues`.
 //   `validateEvent` alone never throws: it returns the failed rules (`[]` when valid).
 // - Time is Unix milliseconds; entropy is hex text (`entropyHex`, the core keeps the low 80 bits);
