@@ -116,18 +116,14 @@ impl Declarations {
         T::visit_dependencies(self);
     }
 }
-/// The keys a builder fills in when a payload leaves them out: its fields with a serde default that
-/// are always written (`#[serde(default)]` without `skip_serializing_if`). An exhaustive match, so that
-/// a new event type has to say.
-fn defaulted_keys(event_type: crate::events::EventType) -> &'static [&'static str] {
-    use crate::events::EventType::*;
-    match event_type {
-        WPStatusChanged => &["changed_by"],
-        WPCreated => &["dependencies"],
-        WPAssigned => &["retry_count"],
-        HistoryAdded => &["author"],
-        FeatureCreated | FeatureCompleted | ErrorLogged | DependencyResolved => &[],
-    }
+/// The keys a builder fills in when a payload leaves them out: the payload's properties with a
+/// `default` in `schemas/events.schema.json` (the serde defaults of the core's payloads, which the
+/// builders' events must satisfy), in the schema's key order.
+fn defaulted_keys(event_type: crate::events::EventType) -> Vec<String> {
+    let schema: serde_json::Value = serde_json::from_str(crate::validation::EVENTS_SCHEMA).unwrap_or_default();
+    let payload = &schema["definitions"][format!("{}Payload", event_type.as_str())]["properties"];
+    let properties = payload.as_object().into_iter().flatten();
+    properties.filter(|(_, rules)| rules.get("default").is_some()).map(|(key, _)| key.clone()).collect()
 }
 
 impl Declarations {
