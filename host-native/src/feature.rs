@@ -55,12 +55,13 @@ pub fn read_texts(files: &RepoFiles, slug: &str) -> Result<FeatureTexts> {
 /// the whole feature.
 fn read_texts_for(files: &RepoFiles, slug: &str, reading: &FeatureReading) -> Result<FeatureTexts> {
     let dir = feature_dir(slug);
-    let (mut meta, mut tasks) = (None, None);
-    if reading.reads_tasks_and_meta() {
-        let meta_path = feature_file(slug, "meta.json");
-        if let Some(text) = files.read_optional(&meta_path)? {
-            meta = Some(FeatureMeta::parse(&files.label(&meta_path), &text)?);
-        }
+    let meta_path = feature_file(slug, "meta.json");
+    let meta = match files.read_optional(&meta_path)? {
+        Some(text) => Some(FeatureMeta::parse(&files.label(&meta_path), &text)?),
+        None => None,
+    };
+    let mut tasks = None;
+    if reading.reads_tasks_md() {
         let tasks_path = feature_file(slug, "tasks.md");
         tasks = files.read_optional(&tasks_path)?.map(|text| (files.label(&tasks_path), text));
     }

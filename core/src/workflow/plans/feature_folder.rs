@@ -38,15 +38,15 @@ impl FeatureTexts {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FeatureReading {
     Whole,
-    /// The files of `tasks/` that may be this WP's; no tasks.md, no meta.json.
+    /// meta.json and the files of `tasks/` that may be this WP's; not tasks.md.
     OneWp(WpId),
-    /// tasks.md alone.
+    /// meta.json and tasks.md, no WP file.
     TasksOnly,
 }
 
 impl FeatureReading {
-    /// Whether the folder's tasks.md and meta.json are read.
-    pub fn reads_tasks_and_meta(&self) -> bool {
+    /// Whether the folder's tasks.md is read. meta.json always is: a broken one fails every command.
+    pub fn reads_tasks_md(&self) -> bool {
         !matches!(self, FeatureReading::OneWp(_))
     }
 

@@ -463,9 +463,9 @@ fn a_one_wp_reading_takes_its_own_file_and_those_whose_name_names_no_wp_only() {
     assert!(reading.reads_wp_file("WPx-no-number.md"), "its frontmatter may name WP02");
     assert!(!reading.reads_wp_file("kitty-specs/x/tasks/WP01-title.md"));
     assert!(!reading.reads_wp_file("WP12-title.md"));
-    assert!(!reading.reads_tasks_and_meta());
+    assert!(!reading.reads_tasks_md());
     assert!(!FeatureReading::TasksOnly.reads_wp_file("WP02.md"));
-    assert!(FeatureReading::TasksOnly.reads_tasks_and_meta());
+    assert!(FeatureReading::TasksOnly.reads_tasks_md());
     assert!(FeatureReading::Whole.reads_wp_file("WP02.md"));
 }
 
