@@ -48,35 +48,20 @@ pub fn resolve_slug(files: &RepoFiles, cwd: &Path, requested: Option<&str>) -> R
 /// parsed: one that is not JSON, or has a field of the wrong type or shape, is an error naming
 /// the file and field).
 pub fn read_texts(files: &RepoFiles, slug: &str) -> Result<FeatureTexts> {
-    read_texts_for(files, slug, &FeatureReading::Whole)
-}
-
-/// Reads what `reading` says of a feature folder: a command on one WP pays for one file, not for
-/// the whole feature.
-fn read_texts_for(files: &RepoFiles, slug: &str, reading: &FeatureReading) -> Result<FeatureTexts> {
     let dir = feature_dir(slug);
     let meta_path = feature_file(slug, "meta.json");
     let meta = match files.read_optional(&meta_path)? {
         Some(text) => Some(FeatureMeta::parse(&files.label(&meta_path), &text)?),
         None => None,
     };
-    let mut tasks = None;
-    if reading.reads_tasks_md() {
-        let tasks_path = feature_file(slug, "tasks.md");
-        tasks = files.read_optional(&tasks_path)?.map(|text| (files.label(&tasks_path), text));
-    }
+    let tasks_path = feature_file(slug, "tasks.md");
+    let tasks = files.read_optional(&tasks_path)?.map(|text| (files.label(&tasks_path), text));
     let mut wp_files = Vec::new();
     let tasks_dir = feature_file(slug, "tasks");
-    if reading != &FeatureReading::TasksOnly {
-        for name in files.list(&tasks_dir)?.unwrap_or_default() {
-            let path = format!("{tasks_dir}/{name}");
-            if name.starts_with("WP")
-                && name.ends_with(".md")
-                && reading.reads_wp_file(&name)
-                && files.is_file(&path)?
-            {
-                wp_files.push((files.label(&path), files.read(&path)?));
-            }
+    for name in files.list(&tasks_dir)?.unwrap_or_default() {
+        let path = format!("{tasks_dir}/{name}");
+        if name.starts_with("WP") && name.ends_with(".md") && files.is_file(&path)? {
+            wp_files.push((files.label(&path), files.read(&path)?));
         }
     }
     Ok(FeatureTexts { slug: slug.to_string(), dir_label: files.label(&dir), meta, tasks, wp_files })
@@ -86,9 +71,13 @@ pub fn load(files: &RepoFiles, slug: &str) -> Result<FeatureFolder> {
     load_for(files, slug, &FeatureReading::Whole)
 }
 
-/// The feature as far as `reading` needs it; read whole when the partial reading missed its WP, so
-/// that the error lists the WPs the feature has.
+/// The feature, every file read and checked, parsed as far as `reading` needs it; parsed whole when the
+/// partial parse missed its WP, so that the error lists the WPs the feature has.
 pub fn load_for(files: &RepoFiles, slug: &str, reading: &FeatureReading) -> Result<FeatureFolder> {
-    let folder = FeatureFolder::from_texts_read(read_texts_for(files, slug, reading)?, reading)?;
-    if reading.must_read_whole(&folder) { load_for(files, slug, &FeatureReading::Whole) } else { Ok(folder) }
+    let texts = read_texts(files, slug)?;
+    if reading == &FeatureReading::Whole {
+        return Ok(FeatureFolder::from_texts(texts)?);
+    }
+    let folder = FeatureFolder::from_texts_read(reading.select(&texts), reading)?;
+    if reading.must_read_whole(&folder) { Ok(FeatureFolder::from_texts(texts)?) } else { Ok(folder) }
 }

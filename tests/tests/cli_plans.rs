@@ -368,8 +368,10 @@ fn copy_feature(from: &Path, to: &Path) {
 fn errors_of_the_core_are_logged_with_their_own_error_type() {
     let repo = TestRepo::new();
     // A WP file whose frontmatter is not YAML: the core's FrontmatterError, under the host's context.
-    let wp03 = repo.wp_path("WP03");
-    std::fs::write(&wp03, "---\nwork_package_id: [\n---\nbody\n").unwrap();
+    // (The command's own WP: a task command parses only the file it touches.)
+    let wp01 = repo.wp_path("WP01");
+    let wp01_text = std::fs::read_to_string(&wp01).unwrap();
+    std::fs::write(&wp01, "---\nwork_package_id: [\n---\nbody\n").unwrap();
     let before = repo.events().len();
     let run = repo.run(&["agent", "tasks", "add-history", "WP01", "--note", "x"]);
     assert_eq!(run.code, Some(1), "{run:#?}");
@@ -377,8 +379,7 @@ fn errors_of_the_core_are_logged_with_their_own_error_type() {
     assert_eq!(events.len(), 1, "{events:#?}");
     assert_eq!(events[0]["payload"]["error_type"], "validation", "{events:#?}");
     // A WP file that cannot be read at all is the machine's failure: runtime.
-    std::fs::remove_file(&wp03).unwrap();
-    std::fs::create_dir(&wp03).unwrap();
+    std::fs::write(&wp01, wp01_text).unwrap();
     std::fs::write(repo.wp_path("WP04"), [0xff, 0xfe, 0x00]).unwrap();
     let before = repo.events().len();
     let run = repo.run(&["agent", "tasks", "add-history", "WP01", "--note", "x"]);

@@ -32,9 +32,11 @@ impl FeatureTexts {
     }
 }
 
-/// How much of a feature folder a command reads: its cost should not grow with the feature. A task
-/// command on one WP reads that WP's file only; mark-status reads tasks.md only; the commands that
-/// need the dependency graph or every lane (implement, merge, accept, finalize-tasks) read it all.
+/// How much of a feature folder a command parses: its cost should not grow with the feature. A task
+/// command on one WP parses that WP's file only; mark-status parses tasks.md only; the commands that
+/// need the dependency graph or every lane (implement, merge, accept, finalize-tasks) parse it all.
+/// The host still reads and checks every file of the folder (a link out of the repository, a pipe or
+/// a huge file refuses any command on the feature), and meta.json is always parsed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FeatureReading {
     Whole,
@@ -58,6 +60,17 @@ impl FeatureReading {
             FeatureReading::Whole => true,
             FeatureReading::TasksOnly => false,
             FeatureReading::OneWp(wp) => wp_id_of_file_name(name).is_none_or(|named| &named == wp),
+        }
+    }
+
+    /// The part of a folder's texts this reading parses.
+    pub fn select(&self, texts: &FeatureTexts) -> FeatureTexts {
+        FeatureTexts {
+            slug: texts.slug.clone(),
+            dir_label: texts.dir_label.clone(),
+            meta: texts.meta.clone(),
+            tasks: texts.tasks.clone().filter(|_| self.reads_tasks_md()),
+            wp_files: texts.wp_files.iter().filter(|(label, _)| self.reads_wp_file(label)).cloned().collect(),
         }
     }
 
@@ -90,8 +103,9 @@ impl FeatureFolder {
         FeatureFolder::from_texts_read(texts, &FeatureReading::Whole)
     }
 
-    /// [`FeatureFolder::from_texts`] over the texts `reading` read. A folder read for one WP serves
-    /// the plans of that WP's task commands only: its graph knows that WP alone.
+    /// [`FeatureFolder::from_texts`] over the texts `reading` selected ([`FeatureReading::select`]). A
+    /// folder read for one WP serves the plans of that WP's task commands only: its graph knows that WP
+    /// alone.
     pub fn from_texts_read(texts: FeatureTexts, reading: &FeatureReading) -> Result<FeatureFolder, PlanError> {
         let scope = if matches!(reading, FeatureReading::OneWp(_)) { GraphScope::WpsRead } else { GraphScope::Whole };
         let tasks_label = texts.label_of("tasks.md");

@@ -203,10 +203,9 @@ proptest! {
         let whole = feature_of(&files);
         for index in 0..world.len() {
             let reading = FeatureReading::OneWp(id(index));
-            let read: BTreeMap<String, String> =
-                files.iter().filter(|(label, _)| reading.reads_wp_file(label)).map(|(l, t)| (l.clone(), t.clone())).collect();
-            prop_assert_eq!(read.len(), 1, "one file read of {}", files.len());
-            let one = FeatureFolder::from_texts_read(texts_of(&read), &reading).expect("one WP read");
+            let selected = reading.select(&texts_of(&files));
+            prop_assert_eq!(selected.wp_files.len(), 1, "one file parsed of {}", files.len());
+            let one = FeatureFolder::from_texts_read(selected, &reading).expect("one WP read");
             prop_assert!(!reading.must_read_whole(&one));
             let request = MoveRequest { wp: id(index), to, agent: Some("a".into()), note: None, force };
             prop_assert_eq!(
