@@ -78,6 +78,29 @@ repoint "$out/node/$lib.js" "const wasmPath = \`\${__dirname}/${lib}_bg.wasm\`;"
 repoint "$out/bundler/$lib.js" "import * as wasm from \"./${lib}_bg.wasm\";" \
   "import * as wasm from \"../${lib}_bg.wasm\";"
 
+# A method called on a freed object (after free() or the end of a `using` block) hands the module a null
+# pointer, and wasm-bindgen's Rust side throws "null pointer passed to rust". Say it in the user's terms:
+# each method call on `this.__wbg_ptr` goes through livePointer, appended to the glue.
+guard_freed() {
+  grep -q 'wasm\.[A-Za-z0-9_]*(this\.__wbg_ptr\b' "$1" || {
+    echo "$1: no method call on this.__wbg_ptr (wasm-bindgen's glue changed?)" >&2
+    exit 1
+  }
+  perl -i -pe 's/\b(wasm\.[A-Za-z0-9_]+)\(this\.__wbg_ptr\b/$1(livePointer(this)/g' "$1"
+  cat >>"$1" <<'JS'
+
+// Added by scripts/build-wasm.sh: an object used after free() is refused in the user's terms.
+function livePointer(object) {
+    if (object.__wbg_ptr === 0) {
+        throw new Error(`${object.constructor.name} was freed (free() or the end of its using block): make a new one`);
+    }
+    return object.__wbg_ptr;
+}
+JS
+}
+guard_freed "$out/node/$lib.js"
+guard_freed "$out/bundler/${lib}_bg.js"
+
 # wasm-opt (the npm package binaryen, fetched by npx; Debian's is too old) is off by default because it makes
 # the module smaller raw but larger gzipped, and gzipped is what a page or an install downloads. Measured on
 # 2026-12-01 on the module without jsonschema, built with the profile's opt-level "s": -Oz 1,461,306 ->

@@ -87,6 +87,7 @@ test('a LamportClock in a build context is ticked only when the event is built',
 test('a freed clock is refused with an error, not a crash', () => {
   const clock = new k.LamportClock(NODE, 1);
   clock.free();
-  assert.throws(() => clock.tick());
+  assert.throws(() => clock.tick(), { message: 'LamportClock was freed (free() or the end of its using block): make a new one' });
+  assert.throws(() => clock.receive(5), { message: /^LamportClock was freed/ });
   assert.equal(new k.LamportClock(NODE, 1).tick(), 2, 'still working');
 });
