@@ -79,7 +79,7 @@ impl OfflineQueue {
         conn.busy_timeout(wait).with_context(|| format!("cannot configure {label}"))?;
         let stamp: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0)).map_err(|e| describe(path, e))?;
         if stamp != OUR_SCHEMA_STAMP {
-            bring_up_to_date(&conn, path)?;
+            bring_up_to_date(&conn, path, wait)?;
         }
         // Commits are durable because SQLite's default `synchronous` is FULL in WAL mode too: a
         // commit is on disk before the command reports success, the command's one fsync (a unit test
@@ -287,14 +287,49 @@ const CHECKPOINT_WAIT: Duration = Duration::from_millis(100);
 
 /// Makes a file with no stamp of ours a queue of the current schema, or refuses it untouched when it
 /// is someone else's: WAL mode (kept by the file), the tables, the added column, then the stamp.
-fn bring_up_to_date(conn: &Connection, path: &Path) -> Result<()> {
+///
+/// Processes that find the file unstamped at once (a command's emission beside a `sync now` or the
+/// daemon: only emissions share the clock lock) check and make the schema in turn, each in one write
+/// transaction: the second finds the tables and the column made, instead of failing on a duplicate
+/// column. WAL mode is set after, since SQLite cannot change the journal inside a transaction.
+fn bring_up_to_date(conn: &Connection, path: &Path, wait: Duration) -> Result<()> {
+    conn.execute_batch("BEGIN IMMEDIATE").map_err(|e| describe(path, e))?;
+    let made = make_schema(conn, path);
+    let ended = conn.execute_batch(if made.is_ok() { "COMMIT" } else { "ROLLBACK" });
+    made?;
+    ended.map_err(|e| describe(path, e))?;
+    switch_to_wal(conn, path, wait)?;
+    conn.pragma_update(None, "user_version", OUR_SCHEMA_STAMP).map_err(|e| describe(path, e))
+}
+
+/// WAL mode, unless another process set it already. SQLite answers SQLITE_BUSY at once, without
+/// its busy handler, while another connection holds the file open in the old mode: so it is tried
+/// again for at most `wait`.
+fn switch_to_wal(conn: &Connection, path: &Path, wait: Duration) -> Result<()> {
+    let deadline = std::time::Instant::now() + wait;
+    loop {
+        let switched = conn.query_row("PRAGMA journal_mode", [], |row| row.get::<_, String>(0)).and_then(|mode| {
+            if mode.eq_ignore_ascii_case("wal") { Ok(()) } else { conn.pragma_update(None, "journal_mode", "WAL") }
+        });
+        match switched {
+            Err(e)
+                if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy)
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            other => return other.map_err(|e| describe(path, e)),
+        }
+    }
+}
+
+/// The tables and the added column, inside the caller's transaction; a foreign file is refused unchanged.
+fn make_schema(conn: &Connection, path: &Path) -> Result<()> {
     let tables = refuse_foreign(conn, path)?;
-    conn.pragma_update(None, "journal_mode", "WAL").map_err(|e| describe(path, e))?;
     if !["queue", "dead_letter", "meta"].iter().all(|ours| tables.iter().any(|t| t == ours)) {
         conn.execute_batch(SCHEMA).map_err(|e| describe(path, e))?;
     }
-    add_last_error_column(conn).map_err(|e| describe(path, e))?;
-    conn.pragma_update(None, "user_version", OUR_SCHEMA_STAMP).map_err(|e| describe(path, e))
+    add_last_error_column(conn).map_err(|e| describe(path, e))
 }
 
 /// The hub's last reason for refusing an event, kept beside the contract's columns (a queue made by an
@@ -504,5 +539,32 @@ pub(crate) mod tests {
         assert!(longest <= bound, "the WAL reached {longest} bytes in 400 commits; checkpoints keep it under {bound}");
         let queue = OfflineQueue::open(&path, Duration::from_secs(1)).unwrap();
         assert_eq!(queue.summary().unwrap().len, 400);
+    }
+
+    #[test]
+    fn a_new_queue_opened_by_several_processes_at_once_is_made_once() {
+        // Each thread's connection locks the file as another process would. Before the schema was made
+        // in one write transaction, the later ones failed on a duplicate column or a busy journal switch.
+        let mut failures = Vec::new();
+        for _ in 0..25 {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("queue.db");
+            let start = std::sync::Arc::new(std::sync::Barrier::new(8));
+            let opens: Vec<_> = (0..8)
+                .map(|_| {
+                    let (path, start) = (path.clone(), start.clone());
+                    std::thread::spawn(move || {
+                        start.wait();
+                        OfflineQueue::open(&path, Duration::from_secs(5)).map(drop).map_err(|e| format!("{e:#}"))
+                    })
+                })
+                .collect();
+            failures.extend(opens.into_iter().filter_map(|open| open.join().unwrap().err()));
+            let queue = OfflineQueue::open(&path, Duration::from_secs(5)).unwrap();
+            let stamp: i64 = queue.conn.query_row("PRAGMA user_version", [], |row| row.get(0)).unwrap();
+            let mode: String = queue.conn.query_row("PRAGMA journal_mode", [], |row| row.get(0)).unwrap();
+            assert_eq!((stamp, mode.as_str()), (OUR_SCHEMA_STAMP, "wal"));
+        }
+        assert!(failures.is_empty(), "opening a new queue at once failed: {failures:?}");
     }
 }
