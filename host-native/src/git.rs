@@ -1,6 +1,7 @@
 //! Real git, through the `git` command: what the user would run by hand.
 
 use anyhow::{Context, Result, bail};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -70,13 +71,29 @@ struct GitLayout {
 /// The git folders found by walking up from `dir`, when the layout is the plain one: `None` sends the
 /// caller to git.
 fn read_git_layout(dir: &Path) -> Option<GitLayout> {
-    if ["GIT_DIR", "GIT_COMMON_DIR", "GIT_WORK_TREE"].iter().any(|v| std::env::var_os(v).is_some()) {
+    // Variables that change where git looks (or stops looking) are git's to apply.
+    let git_settings =
+        ["GIT_DIR", "GIT_COMMON_DIR", "GIT_WORK_TREE", "GIT_CEILING_DIRECTORIES", "GIT_DISCOVERY_ACROSS_FILESYSTEM"];
+    if git_settings.iter().any(|v| std::env::var_os(v).is_some()) {
         return None;
     }
     let start = std::fs::canonicalize(dir).ok()?;
-    let dot_git = start.ancestors().map(|d| d.join(".git")).find(|p| p.symlink_metadata().is_ok())?;
+    let device = start.metadata().ok()?.dev();
+    let mut found = None;
+    for folder in start.ancestors() {
+        // git stops its search at a file system's edge: what lies beyond is for git to decide.
+        if folder.metadata().ok()?.dev() != device {
+            return None;
+        }
+        let candidate = folder.join(".git");
+        if candidate.symlink_metadata().is_ok() {
+            found = Some(candidate);
+            break;
+        }
+    }
+    let dot_git = found?;
     let git_dir = if dot_git.is_dir() {
-        dot_git
+        dot_git.clone()
     } else {
         let text = std::fs::read_to_string(&dot_git).ok()?;
         let named = Path::new(text.strip_prefix("gitdir:")?.trim());
@@ -91,7 +108,20 @@ fn read_git_layout(dir: &Path) -> Option<GitLayout> {
     if common_dir.file_name()? != ".git" || !git_dir.join("HEAD").is_file() {
         return None;
     }
+    // git refuses a repository another user owns unless `safe.directory` lists it (CVE-2022-24765):
+    // read here, such a repository would be edited and committed to behind that refusal.
+    if !owned_by_current_user(&[dot_git.parent()?, &dot_git, &git_dir, &common_dir]) {
+        return None;
+    }
     Some(GitLayout { root: common_dir.parent()?.to_path_buf(), git_dir, common_dir })
+}
+
+/// Whether every path (not followed when a link) belongs to the effective user, as git's ownership
+/// check requires.
+fn owned_by_current_user(paths: &[&Path]) -> bool {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let user = unsafe { libc::geteuid() };
+    paths.iter().all(|path| path.symlink_metadata().is_ok_and(|meta| meta.uid() == user))
 }
 
 /// The branch checked out in the working tree `dir` is in (`HEAD` when detached), read from its `HEAD`
