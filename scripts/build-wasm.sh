@@ -79,22 +79,39 @@ repoint "$out/bundler/$lib.js" "import * as wasm from \"./${lib}_bg.wasm\";" \
   "import * as wasm from \"../${lib}_bg.wasm\";"
 
 # A method called on a freed object (after free() or the end of a `using` block) hands the module a null
-# pointer, and wasm-bindgen's Rust side throws "null pointer passed to rust". Say it in the user's terms:
-# each method call on `this.__wbg_ptr` goes through livePointer, appended to the glue.
+# pointer, and wasm-bindgen's Rust side throws "null pointer passed to rust"; a method called on another
+# class's object (`LamportClock.prototype.tick.call(graph)`) hands it a pointer to the wrong type, which
+# reads and writes the module's memory as if it were a clock. The glue checks neither, so every use of an
+# object's pointer goes through livePointer, appended to the glue: `this` in each class's methods (the
+# class tracked from its `class X {` line), each argument wasm-bindgen checks with _assertClass (named in
+# the message), and free(), which a second time (or Symbol.dispose after free) does nothing.
 guard_freed() {
-  grep -q 'wasm\.[A-Za-z0-9_]*(this\.__wbg_ptr\b' "$1" || {
-    echo "$1: no method call on this.__wbg_ptr (wasm-bindgen's glue changed?)" >&2
+  grep -q 'wasm\.[A-Za-z0-9_]*(this\.__wbg_ptr\b' "$1" && grep -q '_assertClass([a-zA-Z_]*, [A-Za-z]*);' "$1" \
+    && grep -q 'const ptr = this\.__destroy_into_raw();' "$1" || {
+    echo "$1: no method call on this.__wbg_ptr, _assertClass or free() (wasm-bindgen's glue changed?)" >&2
     exit 1
   }
-  perl -i -pe 's/\b(wasm\.[A-Za-z0-9_]+)\(this\.__wbg_ptr\b/$1(livePointer(this)/g' "$1"
+  perl -i -pe '$class = $1 if /^(?:export )?class (\w+)/;
+    s/\b(wasm\.[A-Za-z0-9_]+)\(this\.__wbg_ptr\b/$1(livePointer(this, $class)/g;
+    s/\b_assertClass\((\w+), (\w+)\);/livePointer($1, $2, "$1");/g;
+    s/const ptr = this\.__destroy_into_raw\(\);/if (livePointer(this, $class, "this", true) === 0) return;\n        $&/' "$1"
   cat >>"$1" <<'JS'
 
-// Added by scripts/build-wasm.sh: an object used after free() is refused in the user's terms.
-function livePointer(object) {
-    if (object.__wbg_ptr === 0) {
-        throw new Error(`${object.constructor.name} was freed (free() or the end of its using block): make a new one`);
+// Added by scripts/build-wasm.sh: an object used after free(), or an object of another class, is refused
+// in the user's terms before its pointer reaches the module. `field` names an argument ("this" for the
+// object a method is called on); `freedIsZero` lets free() on a freed object answer 0 instead of throwing.
+function livePointer(object, klass, field = "this", freedIsZero = false) {
+    if (!(object instanceof klass)) {
+        const got = object === null ? "null" : typeof object === "object" ? `a ${object.constructor?.name ?? "object"}` : typeof object;
+        throw new TypeError(`${field}: expected a ${klass.name}, got ${got}`);
     }
-    return object.__wbg_ptr;
+    const ptr = object.__wbg_ptr;
+    if (typeof ptr !== "number" || ptr === 0) {
+        if (freedIsZero) return 0;
+        const where = field === "this" ? "" : `${field}: `;
+        throw new Error(`${where}${klass.name} was freed (free() or the end of its using block): make a new one`);
+    }
+    return ptr;
 }
 JS
 }

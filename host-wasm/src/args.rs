@@ -84,7 +84,10 @@ pub fn one_line(message: &str) -> String {
             break;
         }
     }
-    let out = without_rust_names(&out).replace("out of range integral type conversion attempted", "out of range");
+    let mut out = without_rust_names(&out);
+    for (rust, js) in BINDING_WORDS {
+        out = out.replace(rust, js);
+    }
     if out.chars().count() > MAX_MESSAGE_CHARS {
         format!("{}…", out.chars().take(MAX_MESSAGE_CHARS).collect::<String>())
     } else {
@@ -92,16 +95,37 @@ pub fn one_line(message: &str) -> String {
     }
 }
 
-/// serde names the Rust type it expected (`expected struct WpStatusChanged`); a JS user knows it
-/// as an object.
+/// Rust's and wasm-bindgen's wordings a JS user meets, in the JS user's terms. The wasm-bindgen ones
+/// come from a getter or `toJSON` of an argument that frees or reuses one of the package's objects
+/// while a call is using it.
+const BINDING_WORDS: [(&str, &str); 4] = [
+    ("out of range integral type conversion attempted", "out of range"),
+    (
+        "attempted to take ownership of Rust value while it was borrowed",
+        "an object of this package was freed while a call was using it",
+    ),
+    (
+        "recursive use of an object detected which would lead to unsafe aliasing in rust",
+        "an object of this package was used from inside a call that was using it",
+    ),
+    ("null pointer passed to rust", "an object of this package was used after free() or the end of its using block"),
+];
+
+/// serde names the Rust type it expected (`expected struct WpStatusChanged`, `expected internally
+/// tagged enum RunEvent`); a JS user knows it as an object.
 fn without_rust_names(message: &str) -> String {
-    const RUST: &str = "expected struct ";
+    const RUST: [&str; 4] = [
+        "expected struct ",
+        "expected internally tagged enum ",
+        "expected adjacently tagged enum ",
+        "expected tuple struct ",
+    ];
     let mut out = String::with_capacity(message.len());
     let mut rest = message;
-    while let Some(at) = rest.find(RUST) {
+    while let Some((at, rust)) = RUST.iter().filter_map(|rust| rest.find(rust).map(|at| (at, *rust))).min() {
         out.push_str(&rest[..at]);
         out.push_str("expected an object");
-        rest = rest[at + RUST.len()..].trim_start_matches(|c: char| c.is_alphanumeric() || c == '_');
+        rest = rest[at + rust.len()..].trim_start_matches(|c: char| c.is_alphanumeric() || c == '_');
     }
     out.push_str(rest);
     out
@@ -142,8 +166,10 @@ pub trait Arg: Sized {
     fn call_method(&self, field: &str, name: &str) -> Result<(), Error> {
         Err(Error::field(field, format!("{name} is not a function")))
     }
-    /// `self[key]`; absent when `self` is not an object or has no such key.
-    fn prop(&self, key: &str) -> Self;
+    /// `self[key]`; absent when `self` is not an object or has no such key. A getter or Proxy trap
+    /// that throws is an error naming `{parent}.{key}`, not a silent absent value (which would put a
+    /// default such as the host's clock in place of what the caller meant to pass).
+    fn prop(&self, parent: &str, key: &str) -> Result<Self, Error>;
     /// The value as JSON; absent reads as `null`. A value JSON cannot hold is an error naming `field`.
     fn to_json(&self, field: &str) -> Result<Value, Error>;
     /// The host's clock, in Unix milliseconds, for a `field` the caller left out.
@@ -174,9 +200,9 @@ impl Arg for &Value {
     fn as_bool(&self) -> Option<bool> {
         Value::as_bool(self)
     }
-    fn prop(&self, key: &str) -> Self {
+    fn prop(&self, _parent: &str, key: &str) -> Result<Self, Error> {
         // Value::get on an array with a string key, or on a scalar, is None: absent, as in JS.
-        self.get(key).unwrap_or(&NULL)
+        Ok(self.get(key).unwrap_or(&NULL))
     }
     fn to_json(&self, _field: &str) -> Result<Value, Error> {
         Ok((*self).clone())

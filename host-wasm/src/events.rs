@@ -35,6 +35,11 @@ pub fn builder(name: &str) -> Option<EventType> {
 /// keys in a payload from the wire, so validation does not refuse them: what others send may be
 /// newer than this build.)
 pub fn payload_from_json(event_type: EventType, value: Value) -> Result<Payload, String> {
+    // serde reads a struct from an array too (`["WP01", "planned", "doing"]`, by field order): a
+    // caller's array is a mistake, not a payload. (Other non-objects serde refuses itself.)
+    if value.is_array() {
+        return Err("payload: expected an object, got an array".to_string());
+    }
     let unknown = value.as_object().and_then(|object| {
         let known = payload_keys(event_type);
         object.keys().find(|key| !known.contains(&key.as_str())).cloned()
@@ -125,10 +130,10 @@ pub fn identity<A: Arg>(field: &str, object: &A) -> Result<Identity, Error> {
     if !object.is_object() {
         return Err(Error::field(field, "expected an object"));
     }
-    let node_id = args::string(&format!("{field}.nodeId"), &object.prop("nodeId"))?;
+    let node_id = args::string(&format!("{field}.nodeId"), &object.prop(field, "nodeId")?)?;
     let node_id = node_id.parse::<NodeId>().map_err(|e| Error::field(&format!("{field}.nodeId"), e))?;
-    let team_slug = args::string(&format!("{field}.teamSlug"), &object.prop("teamSlug"))?;
-    let project = object.prop("project");
+    let team_slug = args::string(&format!("{field}.teamSlug"), &object.prop(field, "teamSlug")?)?;
+    let project = object.prop(field, "project")?;
     let project = if project.is_absent() { None } else { Some(args::from_arg(&format!("{field}.project"), &project)?) };
     Ok(Identity { node_id, team_slug, project })
 }
@@ -141,9 +146,9 @@ pub struct BuildOptions {
 }
 
 pub fn build_options<A: Arg>(field: &str, object: &A) -> Result<BuildOptions, Error> {
-    let unix_ms = args::now_ms_or_host(&format!("{field}.nowMs"), &object.prop("nowMs"))?;
-    let entropy = args::entropy_or_host(&format!("{field}.entropyHex"), &object.prop("entropyHex"))?;
-    let causation_id = args::optional_string(&format!("{field}.causationId"), &object.prop("causationId"))?;
+    let unix_ms = args::now_ms_or_host(&format!("{field}.nowMs"), &object.prop(field, "nowMs")?)?;
+    let entropy = args::entropy_or_host(&format!("{field}.entropyHex"), &object.prop(field, "entropyHex")?)?;
+    let causation_id = args::optional_string(&format!("{field}.causationId"), &object.prop(field, "causationId")?)?;
     Ok(BuildOptions { at: Moment { unix_ms, entropy }, causation_id })
 }
 
@@ -159,8 +164,8 @@ fn context_clock<A: Arg>(value: A) -> Result<ContextClock<A>, Error> {
     if value.as_f64().is_some() {
         return Ok(ContextClock::Value(LamportClock::new(args::unsigned(FIELD, &value)?)));
     }
-    if value.is_object() && value.prop("tick").is_function() {
-        let current = args::unsigned(&format!("{FIELD}.value"), &value.prop("value"))?;
+    if value.is_object() && value.prop(FIELD, "tick")?.is_function() {
+        let current = args::unsigned(&format!("{FIELD}.value"), &value.prop(FIELD, "value")?)?;
         return Ok(ContextClock::Object(value, LamportClock::new(current)));
     }
     Err(Error::field(FIELD, "expected a LamportClock or a non-negative integer"))
@@ -170,7 +175,7 @@ fn context_clock<A: Arg>(value: A) -> Result<ContextClock<A>, Error> {
 /// object in the context (only a JS host has them) is ticked once the event is built and valid.
 pub fn build<A: Arg>(event_type: EventType, context: &A, payload_arg: &A) -> Result<Event, Error> {
     let identity = identity("context", context)?;
-    let clock = context_clock(context.prop("lamportClock"))?;
+    let clock = context_clock(context.prop("context", "lamportClock")?)?;
     let options = build_options("context", context)?;
     let payload = payload(event_type, payload_arg)?;
     let mut factory = EventFactory::new(identity);
@@ -227,7 +232,10 @@ impl Factory {
 pub fn validate<A: Arg>(event: &A) -> Vec<ValidationIssue> {
     match event.to_json("") {
         Ok(value) => validate_event(&value),
-        Err(err) => vec![ValidationIssue { field: String::new(), message: err.message }],
+        // `to_json` words it `field: reason`; the issue's field is the whole event (""), so the reason alone.
+        Err(err) => {
+            vec![ValidationIssue { field: String::new(), message: err.message.trim_start_matches(": ").to_string() }]
+        }
     }
 }
 

@@ -52,12 +52,15 @@ pub fn react<A: Arg>(answer: &A, sent: &A, context: &A) -> Result<BatchOutcome, 
     if !context.is_absent() && !context.is_object() {
         return Err(Error::field("context", "expected an object"));
     }
-    let failed_sends = context.prop("failedSends");
+    let failed_sends = context.prop("context", "failedSends")?;
     let ctx = AnswerContext {
-        now_ms: args::now_ms_or_host("context.nowMs", &context.prop("nowMs"))?,
+        now_ms: args::now_ms_or_host("context.nowMs", &context.prop("context", "nowMs")?)?,
         failed_sends: if failed_sends.is_absent() { 0 } else { attempt_number("context.failedSends", &failed_sends)? },
-        random: args::random_u64_or_host("context.random", &context.prop("random"))?,
-        token_just_refreshed: args::flag("context.tokenJustRefreshed", &context.prop("tokenJustRefreshed"))?,
+        random: args::random_u64_or_host("context.random", &context.prop("context", "random")?)?,
+        token_just_refreshed: args::flag(
+            "context.tokenJustRefreshed",
+            &context.prop("context", "tokenJustRefreshed")?,
+        )?,
     };
     Ok(react_to_answer(&answer, &sent, &ctx))
 }

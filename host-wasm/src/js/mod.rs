@@ -55,17 +55,18 @@ impl Arg for JsValue {
         Some(big.to_string(10).map(String::from).unwrap_or_default())
     }
     fn call_method(&self, field: &str, name: &str) -> Result<(), Error> {
-        let method = self.prop(name);
+        let method = self.prop(field, name)?;
         let method = method
             .dyn_ref::<js_sys::Function>()
             .ok_or_else(|| Error::field(field, format!("{name} is not a function")))?;
         method.call0(self).map(|_| ()).map_err(|e| Error::field(field, js_message(&e)))
     }
-    fn prop(&self, key: &str) -> Self {
+    fn prop(&self, parent: &str, key: &str) -> Result<Self, Error> {
         if !JsValue::is_object(self) {
-            return JsValue::UNDEFINED;
+            return Ok(JsValue::UNDEFINED);
         }
-        Reflect::get(self, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
+        Reflect::get(self, &JsValue::from_str(key))
+            .map_err(|e| Error::field(&format!("{parent}.{key}"), js_message(&e)))
     }
     /// `undefined` reads as `null`; a value JSON cannot hold (a BigInt, a cycle) is an error naming `field`.
     fn to_json(&self, field: &str) -> Result<Value, Error> {
@@ -74,7 +75,7 @@ impl Arg for JsValue {
         }
         let text = JSON::stringify(self).map_err(|e| Error::field(field, js_message(&e)))?;
         let text = text.as_string().unwrap_or_else(|| "null".to_string());
-        serde_json::from_str(&text).map_err(|e| Error::field(field, e))
+        serde_json::from_str(&text).map_err(|e| Error::field(field, unreadable_json(&e)))
     }
     fn host_now_ms(_field: &str) -> Result<u64, Error> {
         let now = js_sys::Date::now();
@@ -89,6 +90,20 @@ impl Arg for JsValue {
     #[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
     fn host_entropy(_field: &str) -> Result<u128, Error> {
         Err(Error::new("entropyHex is required outside a JS host"))
+    }
+}
+
+/// Why `JSON.stringify`'s text did not parse. It is well-formed JSON, so the usual cause is a string
+/// holding a lone UTF-16 surrogate (half of a pair: JS allows it, JSON text and UTF-8 cannot carry it),
+/// which serde_json words as a hex escape at a line and column of text the caller never saw.
+fn unreadable_json(err: &serde_json::Error) -> String {
+    let text = err.to_string();
+    if text.contains("surrogate") || text.contains("hex escape") {
+        "a string in it holds a lone UTF-16 surrogate (half of a pair, such as \\uD800 alone): use well-formed strings (String.prototype.toWellFormed)".to_string()
+    } else if text.contains("recursion limit") {
+        "nested too deeply (at most 128 levels)".to_string()
+    } else {
+        text
     }
 }
 
