@@ -155,6 +155,11 @@ pub trait Arg: Sized {
         false
     }
     fn as_string(&self) -> Option<String>;
+    /// A string holding half of a UTF-16 surrogate pair, which a Rust `String` cannot hold: reading
+    /// it would silently put U+FFFD in its place (only a JS host has such strings).
+    fn has_lone_surrogate(&self) -> bool {
+        false
+    }
     fn as_f64(&self) -> Option<f64>;
     fn as_bool(&self) -> Option<bool>;
     /// The decimal digits of a bigint; only a JS host has them.
@@ -238,8 +243,15 @@ fn path_message(field: &str, path: &serde_path_to_error::Path, inner: &serde_jso
 
 /// A required string.
 pub fn string<A: Arg>(field: &str, value: &A) -> Result<String, Error> {
+    if value.has_lone_surrogate() {
+        return Err(Error::field(field, LONE_SURROGATE));
+    }
     value.as_string().ok_or_else(|| Error::field(field, "expected a string"))
 }
+
+/// Why a string with half of a UTF-16 surrogate pair is refused, wherever it is (refused rather than
+/// read as U+FFFD, which would give two different inputs one node id or one event).
+pub const LONE_SURROGATE: &str = "a lone UTF-16 surrogate (half of a pair, such as \\uD800 alone) in a string, which UTF-8 and JSON text cannot carry: use well-formed strings (String.prototype.toWellFormed)";
 
 /// An optional string: `undefined` and `null` are absent.
 pub fn optional_string<A: Arg>(field: &str, value: &A) -> Result<Option<String>, Error> {

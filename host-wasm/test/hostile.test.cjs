@@ -90,6 +90,11 @@ test('a lone surrogate in a payload is named as such, not as a hex escape at a l
     assert.doesNotMatch(message, /line \d+ column \d+/, 'a place in JSON text the caller never saw');
     assertReadable(message);
   }
+  // A string argument too, rather than reading it as U+FFFD: nodeId('a\uD800', u) was nodeId('a\uFFFD', u).
+  assert.match(errorOf(() => k.buildWpStatusChanged({ ...context, teamSlug: 'a\uD800' }, moved)).message,
+    /^context\.teamSlug: a lone UTF-16 surrogate/);
+  assert.match(errorOf(() => k.nodeId('host\uDFFF', 'me')).message, /^hostname: a lone UTF-16 surrogate/);
+  assert.equal(k.nodeId('host\uD83D\uDC08', 'me').length, 12, 'a pair is a character, not a lone half');
   const issues = k.validateEvent({ ...k.buildWpStatusChanged(context, moved), team_slug: '\uD800' });
   assert.equal(issues.length, 1);
   assert.match(issues[0].message, /lone UTF-16 surrogate/);

@@ -44,6 +44,9 @@ impl Arg for JsValue {
     fn as_string(&self) -> Option<String> {
         JsValue::as_string(self)
     }
+    fn has_lone_surrogate(&self) -> bool {
+        self.dyn_ref::<js_sys::JsString>().is_some_and(|text| !text.is_valid_utf16())
+    }
     fn as_f64(&self) -> Option<f64> {
         JsValue::as_f64(self)
     }
@@ -99,7 +102,7 @@ impl Arg for JsValue {
 fn unreadable_json(err: &serde_json::Error) -> String {
     let text = err.to_string();
     if text.contains("surrogate") || text.contains("hex escape") {
-        "a string in it holds a lone UTF-16 surrogate (half of a pair, such as \\uD800 alone): use well-formed strings (String.prototype.toWellFormed)".to_string()
+        crate::args::LONE_SURROGATE.to_string()
     } else if text.contains("recursion limit") {
         "nested too deeply (at most 128 levels)".to_string()
     } else {
