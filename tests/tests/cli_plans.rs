@@ -238,16 +238,6 @@ fn outside(repo: &TestRepo, name: &str) -> std::path::PathBuf {
     repo.root.parent().unwrap().join(name)
 }
 
-#[track_caller]
-fn assert_refused_naming(run: &Run, needles: &[&str]) {
-    assert_eq!(run.code, Some(1), "{run:#?}");
-    let errors = run.errors();
-    assert_eq!(errors.len(), 1, "one error line: {run:#?}");
-    for needle in needles {
-        assert!(errors[0].contains(needle), "the error names {needle}: {run:#?}");
-    }
-}
-
 /// Issue 11: a WP file that is a link to a file outside the repository is refused, with one line
 /// naming it, whatever the command; the file outside is neither read nor written.
 #[test]

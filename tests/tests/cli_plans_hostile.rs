@@ -25,16 +25,6 @@ fn relative(repo: &TestRepo, path: &Path) -> String {
     path.strip_prefix(&repo.root).unwrap().to_str().unwrap().to_string()
 }
 
-#[track_caller]
-fn assert_refused_naming(run: &Run, needles: &[&str]) {
-    assert_eq!(run.code, Some(1), "{run:#?}");
-    let errors = run.errors();
-    assert_eq!(errors.len(), 1, "one error line: {run:#?}");
-    for needle in needles {
-        assert!(errors[0].contains(needle), "the error names `{needle}`: {run:#?}");
-    }
-}
-
 /// The names in a folder, sorted (empty when it does not exist).
 fn names_in(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir)

@@ -360,19 +360,6 @@ fn login_to(env: &SyncEnv, server: &str, start_daemon: bool) -> common::Run {
     run
 }
 
-fn daemon_log(env: &SyncEnv) -> String {
-    std::fs::read_to_string(env.repo.home.join("daemon.log")).unwrap_or_default()
-}
-
-/// `sync stop` succeeds, names `pid`, and the process is gone (bounded wait).
-#[track_caller]
-fn stop_daemon(env: &SyncEnv, pid: u32) {
-    let stopped = env.run(&["sync", "stop", "--json"]).ok().json();
-    assert_eq!(stopped["stopped_pid"], pid, "{stopped}");
-    assert!(wait_until(Duration::from_secs(10), || !pid_alive(pid)), "daemon {pid} still runs after sync stop");
-    assert!(!env.repo.home.join("daemon.pid").exists(), "daemon.pid left behind:\n{}", daemon_log(env));
-}
-
 /// The secrets check, with the tokens that went through the fake hub too.
 #[track_caller]
 fn check_secrets(env: &SyncEnv, fake: &FakeHub) {

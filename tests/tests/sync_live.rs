@@ -81,17 +81,10 @@ fn wait_connected(env: &SyncEnv) {
     assert!(connected, "the daemon never said Connected: {last}\ndaemon.log:\n{}", daemon_log(env));
 }
 
-fn daemon_log(env: &SyncEnv) -> String {
-    std::fs::read_to_string(env.repo.home.join("daemon.log")).unwrap_or_default()
-}
-
-/// `sync stop`, and the daemon's process is gone (bounded wait).
+/// `sync stop`, the daemon's process is gone, and the status says Offline.
 #[track_caller]
-fn stop_daemon(env: &SyncEnv, pid: u32) {
-    let stopped = env.run(&["sync", "stop", "--json"]).ok().json();
-    assert_eq!(stopped["stopped_pid"], pid, "{stopped}");
-    assert!(wait_until(Duration::from_secs(10), || !pid_alive(pid)), "daemon {pid} still runs after sync stop");
-    assert!(!env.repo.home.join("daemon.pid").exists(), "daemon.pid left behind");
+fn stop_daemon_then_offline(env: &SyncEnv, pid: u32) {
+    stop_daemon(env, pid);
     let status = env.sync_status();
     assert_eq!(status["connection"], "Offline", "no daemon, no connection: {status}");
 }
@@ -147,7 +140,7 @@ fn a_live_event_reaches_a_teammate_within_500_ms_and_never_another_team() {
     drop(teammate);
     drop(stranger);
 
-    stop_daemon(&env, pid);
+    stop_daemon_then_offline(&env, pid);
     eprintln!("live latencies: {latencies:?}");
     // The daemon's ws tokens went through the proxy, so the secrets check looks for them too.
     let records = env.proxy().records();
@@ -240,6 +233,6 @@ fn eight_processes_emitting_while_the_daemon_and_sync_now_drain_land_once_each()
     assert_eq!(env.hub.metric("spec_kitty_hub_events_accepted_total"), ids.len() as f64);
     assert!(env.dead_ids().is_empty());
 
-    stop_daemon(&env, pid);
+    stop_daemon_then_offline(&env, pid);
     env.check_secrets();
 }

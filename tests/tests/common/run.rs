@@ -109,3 +109,14 @@ pub fn output_of_fresh_executable(command: &mut std::process::Command) -> Output
     }
     panic!("{command:?} stayed busy (text file busy) for 2 s")
 }
+
+/// The command failed with exit code 1 and one error line that names each of `needles`.
+#[track_caller]
+pub fn assert_refused_naming(run: &Run, needles: &[&str]) {
+    assert_eq!(run.code, Some(1), "{run:#?}");
+    let errors = run.errors();
+    assert_eq!(errors.len(), 1, "one error line: {run:#?}");
+    for needle in needles {
+        assert!(errors[0].contains(needle), "the error names `{needle}`: {run:#?}");
+    }
+}

@@ -791,3 +791,16 @@ pub fn wait_until(limit: Duration, mut check: impl FnMut() -> bool) -> bool {
         std::thread::sleep(Duration::from_millis(10));
     }
 }
+
+pub fn daemon_log(env: &SyncEnv) -> String {
+    std::fs::read_to_string(env.repo.home.join("daemon.log")).unwrap_or_default()
+}
+
+/// `sync stop` succeeds, names `pid`, and the process is gone (bounded wait).
+#[track_caller]
+pub fn stop_daemon(env: &SyncEnv, pid: u32) {
+    let stopped = env.run(&["sync", "stop", "--json"]).ok().json();
+    assert_eq!(stopped["stopped_pid"], pid, "{stopped}");
+    assert!(wait_until(Duration::from_secs(10), || !pid_alive(pid)), "daemon {pid} still runs after sync stop");
+    assert!(!env.repo.home.join("daemon.pid").exists(), "daemon.pid left behind:\n{}", daemon_log(env));
+}
