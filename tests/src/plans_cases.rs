@@ -9,7 +9,7 @@
 //! arguments differently would differ. Refused arguments (missing facts, unknown keys, junk) are
 //! answered natively by the binding's own readers, which the package runs compiled to WASM.
 
-use super::support::{Case, Rng, error_json, result_json};
+use super::support::{Case, Rng, error_json, fixture_wp_files, result_json};
 use serde_json::{Value, json};
 use spec_kitty_core::ids::WpId;
 use spec_kitty_core::workflow::plans::layout::{branch_name, feature_dir, parse_branch_name};
@@ -67,16 +67,7 @@ pub fn cases(rng: &mut Rng, out: &mut Vec<Case>) {
 
 fn read_folder(dir: &Path) -> Fixture {
     let read = |name: &str| std::fs::read_to_string(dir.join(name)).ok();
-    let mut wp_files = Vec::new();
-    if let Ok(entries) = std::fs::read_dir(dir.join("tasks")) {
-        let mut names: Vec<String> =
-            entries.map(|e| e.expect("fixture entry").file_name().to_string_lossy().into_owned()).collect();
-        names.sort();
-        for name in names {
-            let text = std::fs::read_to_string(dir.join("tasks").join(&name)).expect("fixture WP file");
-            wp_files.push((format!("tasks/{name}"), text));
-        }
-    }
+    let wp_files = fixture_wp_files(dir);
     let tasks_md = read("tasks.md");
     let subtasks = tasks_md
         .as_deref()

@@ -212,3 +212,19 @@ impl Rng {
         }
     }
 }
+
+/// A fixture feature folder's `tasks/` files as (`tasks/{name}`, text), sorted by name; none when the
+/// folder has no `tasks/` (a real case among the fixtures).
+pub fn fixture_wp_files(dir: &std::path::Path) -> Vec<(String, String)> {
+    let Ok(entries) = std::fs::read_dir(dir.join("tasks")) else { return Vec::new() };
+    let mut names: Vec<String> =
+        entries.map(|e| e.expect("fixture entry").file_name().to_string_lossy().into_owned()).collect();
+    names.sort();
+    names
+        .into_iter()
+        .map(|name| {
+            let text = std::fs::read_to_string(dir.join("tasks").join(&name)).expect("fixture WP file");
+            (format!("tasks/{name}"), text)
+        })
+        .collect()
+}

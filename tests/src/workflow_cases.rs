@@ -1,7 +1,7 @@
 //! Parity cases for the workflow model: tasks.md, WP files and whole feature folders (the three
 //! fixture features and generated ones, well-formed and broken), and dependency graphs.
 
-use super::support::{Case, Rng, error_json, error_value, instance, result_json, to_json};
+use super::support::{Case, Rng, error_json, error_value, fixture_wp_files, instance, result_json, to_json};
 use serde_json::{Value, json};
 use spec_kitty_core::ids::WpId;
 use spec_kitty_core::workflow::{DependencyGraph, Lane, WpFile, parse_tasks_md};
@@ -68,16 +68,9 @@ fn fixture_cases(out: &mut Vec<Case>) {
         let tasks_md = std::fs::read_to_string(dir.join("tasks.md")).expect("fixture tasks.md");
         out.push(tasks_case(&tasks_md, &format!("{slug}/tasks.md")));
         let mut wp_files = Vec::new();
-        if let Ok(entries) = std::fs::read_dir(dir.join("tasks")) {
-            let mut names: Vec<String> =
-                entries.map(|e| e.expect("fixture entry").file_name().to_string_lossy().into_owned()).collect();
-            names.sort();
-            for name in names {
-                let text = std::fs::read_to_string(dir.join("tasks").join(&name)).expect("fixture WP file");
-                let file_name = format!("tasks/{name}");
-                out.push(wp_file_case(&text, &file_name));
-                wp_files.push(NamedText { file_name, text });
-            }
+        for (file_name, text) in fixture_wp_files(&dir) {
+            out.push(wp_file_case(&text, &file_name));
+            wp_files.push(NamedText { file_name, text });
         }
         out.push(feature_files_case(&FeatureFiles { slug, tasks_md, tasks_label: None, wp_files }));
     }
